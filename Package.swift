@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "tensord",
+    products: [
+        .executable(name: "tensord", targets: ["tensord"]),
+    ],
+    targets: [
+        // MARK: - System libraries (each wrapped by one Swift file)
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+
+        // MARK: - Libraries
+        /// Pure tensor + MXNet-style autograd engine (no I/O, no Foundation).
+        .target(name: "Autograd", dependencies: ["CBLAS"]),
+        /// Pure HTTP/1.1 codec and router: bytes in, values out.
+        .target(name: "HTTP", dependencies: ["CZlib"]),
+        /// The socket edge: POSIX sockets, Dispatch, timeouts, TLS.
+        .target(name: "HTTPServer", dependencies: ["HTTP", "COpenSSL"]),
+        /// Pure wire formats: fast JSON (tensor data), .npy/.npz, problem+json.
+        .target(name: "Wire"),
+        /// Pure graph layout and SVG/DOT rendering of recorded histories.
+        .target(name: "GraphRender"),
+        /// Routes, sessions and the REST API over the engine.
+        .target(name: "Service", dependencies: ["Autograd", "HTTP", "Wire", "GraphRender", "COpenSSL"]),
+
+        // MARK: - Executables
+        .executableTarget(name: "tensord", dependencies: ["Service", "HTTPServer"]),
+        .executableTarget(name: "Benchmarks", dependencies: ["Autograd", "HTTP", "HTTPServer", "Wire", "Service"]),
+        .executableTarget(name: "Fuzz", dependencies: ["HTTP", "Wire", "Service"]),
+
+        // MARK: - Tests
+        .testTarget(name: "AutogradTests", dependencies: ["Autograd"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTP"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "GraphRenderTests", dependencies: ["GraphRender"]),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "HTTP", "HTTPServer", "Wire", "Autograd"]),
+    ]
+)

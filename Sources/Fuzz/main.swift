@@ -1,0 +1,1 @@
+print("Fuzz: build with -DFUZZING")
