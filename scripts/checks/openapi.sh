@@ -8,15 +8,18 @@
 #    schema (JSON Schema 2020-12; .npy examples must load with numpy);
 #  - problem examples: type = https://tensord.dev/problems/<code>, status = the response's status;
 #  - the ErrorCode enum equals docs/API.md's error table and each code has a docs/ERRORS.md section;
-#  - the (method, path) pairs equal docs/API.md's route tables.
+#  - the (method, path) pairs equal docs/API.md's route tables; no unreferenced components
+#    (responses excepted: not-found/method-not-allowed apply to no operation).
 # Usage: bash scripts/checks/openapi.sh [SPEC]
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+root=$(cd "$(dirname "$0")/../.." && pwd)
+spec=$(realpath "${1:-$root/openapi.yaml}")
+cd "$root"
 source scripts/deps.sh
+# jsonschema and referencing (used below) come with openapi-spec-validator.
 pip_ensure openapi_spec_validator:openapi-spec-validator yaml:PyYAML numpy:numpy
-spec=${1:-openapi.yaml}
 
-python3 -m openapi_spec_validator "$spec" >/dev/null || { python3 -m openapi_spec_validator "$spec"; exit 1; }
+if ! out=$(python3 -m openapi_spec_validator "$spec" 2>&1); then echo "$out" >&2; exit 1; fi
 echo "openapi: $spec is a valid OpenAPI document"
 
 python3 - "$spec" docs/API.md docs/ERRORS.md <<'PY'
@@ -260,6 +263,12 @@ for name, resp in spec["components"].get("responses", {}).items():
         else:
             check_error_response(f"components.responses.{name}", statuses.pop(), resp)
             check_content(f"components.responses.{name}", resp.get("content"))
+
+text = open(spec_path, encoding="utf-8").read()
+for kind in ("schemas", "parameters", "headers", "examples"):
+    for name in spec["components"].get(kind, {}):
+        if f"#/components/{kind}/{name}" not in text.replace("'", "").replace('"', ""):
+            fail(f"components.{kind}.{name}", "is never referenced")
 
 for name, schema in spec["components"]["schemas"].items():
     for i, value in enumerate(schema.get("examples", [])):
