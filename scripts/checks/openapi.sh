@@ -7,7 +7,8 @@
 #  - every request/response media type has an example, and every example validates against its
 #    schema (JSON Schema 2020-12; .npy examples must load with numpy);
 #  - problem examples: type = https://tensord.dev/problems/<code>, status = the response's status;
-#  - the ErrorCode enum equals docs/API.md's error table and each code has a docs/ERRORS.md section;
+#  - the ErrorCode enum equals docs/API.md's error table; each code has a docs/ERRORS.md section
+#    with a **Status:** line matching that table and an example body that is a valid Problem;
 #  - the (method, path) pairs equal docs/API.md's route tables; no unreferenced components
 #    (responses excepted: not-found/method-not-allowed apply to no operation).
 # Usage: bash scripts/checks/openapi.sh [SPEC]
