@@ -6,8 +6,7 @@
 public enum GraphRenderer {
     /// The graph as an SVG document (UTF-8 text, no external fonts, CSS or scripts).
     public static func svg(_ graph: RenderGraph, options: RenderOptions = .init()) throws(GraphRenderError) -> String {
-        let visible = try VisibleGraph(graph, options: options)
-        return svg(visible, layout: GraphLayout(visible))
+        svg(try VisibleGraph(graph, options: options))
     }
 
     /// The graph in Graphviz DOT syntax.
@@ -28,9 +27,9 @@ public enum GraphRenderer {
 
     private static let edgeColour = "#64748b", headerLine = 18.0
 
-    /// SVG for a graph already laid out (`layout` must be `GraphLayout(visible)`).
-    public static func svg(_ visible: VisibleGraph, layout: GraphLayout) -> String {
-        let n = Text.number
+    /// SVG for a visible graph, laid out by `GraphLayout`.
+    public static func svg(_ visible: VisibleGraph) -> String {
+        let layout = GraphLayout(visible), n = Text.number
         // Header: a legend line, then one line per note.
         var legend: [(label: String, style: Style, dashed: Bool, head: Bool)] = [
             ("variable", style(.variable), false, false),
@@ -42,8 +41,8 @@ public enum GraphRenderer {
         let header = GraphLayout.margin + headerLine * Double(1 + visible.notes.count)
         var x = GraphLayout.margin, legendSVG = ""
         for item in legend {
-            legendSVG += "<rect x=\"\(n(x))\" y=\"\(n(GraphLayout.margin - 1))\" width=\"16\" height=\"11\" rx=\"2\" fill=\"\(item.style.fill)\" "
-                + "stroke=\"\(item.style.stroke)\" stroke-width=\"\(item.head ? 2.5 : 1)\"\(item.dashed ? " stroke-dasharray=\"4,2\"" : "")/>"
+            legendSVG += "<rect x=\"\(n(x))\" y=\"\(n(GraphLayout.margin - 1))\" width=\"16\" height=\"11\" rx=\"\(item.style.corner > 3 ? 5 : 1)\" "
+                + "fill=\"\(item.style.fill)\" stroke=\"\(item.style.stroke)\" stroke-width=\"\(item.head ? 2.5 : 1.2)\"\(item.dashed ? " stroke-dasharray=\"4,2\"" : "")/>"
                 + "<text x=\"\(n(x + 22))\" y=\"\(n(GraphLayout.margin + 9))\" fill=\"#334155\">\(Text.xml(item.label))</text>\n"
             x += 22 + Double(item.label.count) * GraphLayout.charWidth + 18
         }

@@ -23,7 +23,8 @@ func checkLayout(_ visible: VisibleGraph, _ layout: GraphLayout, sourceLocation:
         // Producer above consumer: data flows to a strictly later layer.
         #expect(from.layer < to.layer, sourceLocation: sourceLocation)
         #expect(route.first == GraphLayout.Point(x: from.x + from.width / 2, y: from.y + from.height), sourceLocation: sourceLocation)
-        #expect(route.last == GraphLayout.Point(x: to.x + to.width / 2, y: to.y), sourceLocation: sourceLocation)
+        #expect(route.last!.y == to.y && to.x < route.last!.x && route.last!.x < to.x + to.width, "ends on the consumer's top edge",
+                sourceLocation: sourceLocation)
         #expect(route.count == 2 * (to.layer - from.layer), "one pair of waypoints per crossed row", sourceLocation: sourceLocation)
         #expect(zip(route, route.dropFirst()).allSatisfy { $0.y < $1.y }, "routes go down", sourceLocation: sourceLocation)
         // Through a crossed row the route is vertical and passes beside every box of that row.
@@ -34,6 +35,11 @@ func checkLayout(_ visible: VisibleGraph, _ layout: GraphLayout, sourceLocation:
             #expect(hits.isEmpty, "route through a box", sourceLocation: sourceLocation)
         }
         for k in stride(from: 0, to: route.count - 1, by: 2) { gapSegments[route[k].y, default: []].append((route[k].x, route[k + 1].x)) }
+    }
+    // Edges arriving at one box end at distinct ports.
+    for i in boxes.indices {
+        let ports = zip(visible.edges, layout.routes).filter { $0.0.to == i }.map { $0.1.last!.x }
+        #expect(Set(ports).count == ports.count, sourceLocation: sourceLocation)
     }
     var crossings = 0
     for segments in gapSegments.values {
@@ -89,6 +95,17 @@ func checkLayout(_ visible: VisibleGraph, _ layout: GraphLayout, sourceLocation:
         #expect(layout.boxes.map(\.layer) == [0, 1, 2])
         let long = visible.edges.firstIndex { $0.from == 0 && $0.to == 2 }!
         #expect(layout.routes[long].count == 4)
+    }
+
+    @Test func leavesSitJustAboveTheirFirstConsumer() throws {
+        // w is only used by the last op, so it is drawn in the row above it, not in the top row.
+        let graph = RenderGraph(nodes: [Graphs.variable(0), Graphs.op(1, "relu", [0]), Graphs.op(2, "tanh", [1]), Graphs.op(3, "sin", [2]),
+                                        Graphs.variable(4), Graphs.op(5, "broadcast_add", [3, 4]), Graphs.op(6, "dot", [0, 5])], heads: [6])
+        let visible = try VisibleGraph(graph)
+        let layout = GraphLayout(visible)
+        checkLayout(visible, layout)
+        let layerOfID = Dictionary(uniqueKeysWithValues: zip(visible.nodes.map { $0.memberIDs[0] }, layout.boxes.map(\.layer)))
+        #expect(layerOfID == [0: 0, 1: 1, 2: 2, 3: 3, 4: 3, 5: 4, 6: 5])
     }
 
     @Test func barycentreSweepsRemoveAvoidableCrossings() throws {
