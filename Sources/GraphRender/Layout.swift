@@ -91,7 +91,7 @@ public struct GraphLayout: Sendable, Equatable {
 
     /// Barycentre sweeps, alternately downwards (by predecessors) and upwards (by successors);
     /// returns the ordering with the fewest crossings seen.
-    private static func orderRows(_ start: [[Int]], preds: [[Int]], succs: [[Int]]) -> [[Int]] {
+    static func orderRows(_ start: [[Int]], preds: [[Int]], succs: [[Int]]) -> [[Int]] {
         var rows = start
         var position = [Int](repeating: 0, count: preds.count)
         for row in rows { for (i, v) in row.enumerated() { position[v] = i } }
