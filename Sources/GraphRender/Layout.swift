@@ -17,10 +17,14 @@ public struct GraphLayout: Sendable, Equatable {
     public let boxes: [Box]
     /// One route per `VisibleGraph.edges` element: the producer's bottom centre, then for each row
     /// crossed by a long edge the points where it enters and leaves that row, then a port on the
-    /// consumer's top edge. Gaps between rows are drawn as curves, rows as straight lines.
+    /// consumer's top edge. Gaps between rows are drawn as curves, rows as straight lines. When the
+    /// long edges would need more than `waypointBudget` waypoints, the longest have no waypoints
+    /// and are drawn as one direct curve.
     public let routes: [[Point]]
     public let width: Double, height: Double
 
+    /// Most waypoints placed for long edges (the layout's cost grows with them).
+    public static let waypointBudget = 20_000
     static let margin = 16.0, rowGap = 48.0, boxGap = 24.0, waypointGap = 8.0, waypointWidth = 10.0
     static let lineHeight = 15.0, charWidth = 7.2, padding = 10.0, minBoxWidth = 64.0
 
@@ -41,8 +45,13 @@ public struct GraphLayout: Sendable, Equatable {
             max(Self.minBoxWidth, Double(node.lines.map(\.count).max() ?? 0) * Self.charWidth + 2 * Self.padding)
         }
         var preds = [[Int]](repeating: [], count: real), succs = [[Int]](repeating: [], count: real)
+        // Waypoints cost time and bytes; past the budget the longest edges are drawn as direct curves.
+        let spans = graph.edges.map { layerOf[$0.to] - layerOf[$0.from] - 1 }
+        var waypoints = spans.reduce(0, +), directFrom = Int.max
+        for span in spans.sorted(by: >) where waypoints > Self.waypointBudget { waypoints -= span; directFrom = span }
         var chains: [[Int]] = []
-        for e in graph.edges {
+        for (e, span) in zip(graph.edges, spans) {
+            if span > 0 && span >= directFrom { chains.append([e.from, e.to]); continue }
             var chain = [e.from]
             for layer in (layerOf[e.from] + 1)..<layerOf[e.to] {
                 layerOf.append(layer); widths.append(Self.waypointWidth); preds.append([]); succs.append([])
