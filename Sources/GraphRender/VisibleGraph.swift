@@ -35,7 +35,9 @@ public struct VisibleGraph: Sendable, Equatable {
     public let notes: [String]
 
     public init(_ graph: RenderGraph, options: RenderOptions = .init()) throws(GraphRenderError) {
-        guard options.maxNodes >= 1 else { throw .invalidOption("maxNodes must be at least 1, got \(options.maxNodes)") }
+        guard (1...RenderOptions.maxNodesLimit).contains(options.maxNodes) else {
+            throw .invalidOption("maxNodes must be between 1 and \(Text.grouped(RenderOptions.maxNodesLimit)), got \(options.maxNodes)")
+        }
         guard options.collapseRepeats >= 0 else { throw .invalidOption("collapseRepeats must not be negative, got \(options.collapseRepeats)") }
         let nodes = graph.nodes
         let order = try Self.topologicalOrder(graph)

@@ -117,7 +117,11 @@ import GraphRender
         #expect(throws: GraphRenderError.cycle(node: 1)) {
             try VisibleGraph(RenderGraph(nodes: [x, Graphs.op(1, "relu", [2]), Graphs.op(2, "relu", [1])], heads: [2]))
         }
-        #expect(throws: GraphRenderError.self) { try VisibleGraph(Graphs.seed, options: .init(maxNodes: 0)) }
+        #expect(throws: GraphRenderError.invalidOption("maxNodes must be between 1 and 10,000, got 0")) {
+            try VisibleGraph(Graphs.seed, options: .init(maxNodes: 0))
+        }
+        #expect(throws: GraphRenderError.self) { try VisibleGraph(Graphs.seed, options: .init(maxNodes: 10_001)) }
+        #expect(try VisibleGraph(Graphs.seed, options: .init(maxNodes: 1)).nodes.count == 1)
         #expect(throws: GraphRenderError.self) { try VisibleGraph(Graphs.seed, options: .init(collapseRepeats: -1)) }
         #expect(GraphRenderError.cycle(node: 1).description == "the graph has a cycle through node 1")
     }
