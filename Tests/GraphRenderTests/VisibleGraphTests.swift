@@ -107,7 +107,7 @@ import GraphRender
         #expect(visible.nodes[0].tooltip.contains(shape.map(String.init).joined(separator: ", ") + ") float32"))
     }
 
-    @Test func badGraphsAreTypedErrors() {
+    @Test func badGraphsAreTypedErrors() throws {
         let x = Graphs.variable(0)
         #expect(throws: GraphRenderError.duplicateNodeID(0)) { try VisibleGraph(RenderGraph(nodes: [x, x], heads: [0])) }
         #expect(throws: GraphRenderError.unknownInput(node: 1, input: 9)) {
