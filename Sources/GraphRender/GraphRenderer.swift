@@ -37,6 +37,7 @@ public enum GraphRenderer {
             ("gradient reached", style(.op, highlighted: true), false, false),
             ("head", style(.op), false, true),
         ]
+        if visible.nodes.contains(where: { $0.kind == .constant }) { legend.insert(("constant", style(.constant), false, false), at: 1) }
         if visible.nodes.contains(where: { $0.hiddenInputs > 0 }) { legend.append(("inputs not shown", style(.op), true, false)) }
         let header = GraphLayout.margin + headerLine * Double(1 + visible.notes.count)
         var x = GraphLayout.margin, legendSVG = ""

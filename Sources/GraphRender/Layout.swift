@@ -38,7 +38,7 @@ public struct GraphLayout: Sendable, Equatable {
         var layerOf = [Int](repeating: 0, count: real)
         var firstConsumerLayer = [Int?](repeating: nil, count: real), hasInputs = [Bool](repeating: false, count: real)
         for e in graph.edges { layerOf[e.to] = max(layerOf[e.to], layerOf[e.from] + 1); hasInputs[e.to] = true }
-        // Leaves sit just above their first consumer rather than all in the top row (shorter edges).
+        // Leaves sit in the row just above their highest consumer, not all in the top row (shorter edges).
         for e in graph.edges { firstConsumerLayer[e.from] = min(firstConsumerLayer[e.from] ?? layerOf[e.to], layerOf[e.to]) }
         for v in 0..<real where !hasInputs[v] { if let below = firstConsumerLayer[v] { layerOf[v] = below - 1 } }
         var widths = graph.nodes.map { node in
@@ -86,8 +86,8 @@ public struct GraphLayout: Sendable, Equatable {
         // routes arriving, so that converging edges stay apart without crossing there.
         var arriving = [[Int]](repeating: [], count: real)
         for (i, chain) in chains.enumerated() { arriving[chain[chain.count - 1]].append(i) }
-        for (v, edges) in arriving.enumerated() {
-            let sorted = edges.sorted { (routes[$0][routes[$0].count - 1].x, $0) < (routes[$1][routes[$1].count - 1].x, $1) }
+        for (v, incoming) in arriving.enumerated() {
+            let sorted = incoming.sorted { (routes[$0][routes[$0].count - 1].x, $0) < (routes[$1][routes[$1].count - 1].x, $1) }
             for (k, i) in sorted.enumerated() {
                 let box = boxes[v]
                 routes[i].append(Point(x: box.x + box.width * Double(k + 1) / Double(sorted.count + 1), y: box.y))

@@ -113,7 +113,7 @@ func checkLayout(_ visible: VisibleGraph, _ layout: GraphLayout, allowDirect: Bo
         #expect(layout.routes[long].count == 4)
     }
 
-    @Test func leavesSitJustAboveTheirFirstConsumer() throws {
+    @Test func leavesSitJustAboveTheirHighestConsumer() throws {
         // w is only used by the last op, so it is drawn in the row above it, not in the top row.
         let graph = RenderGraph(nodes: [Graphs.variable(0), Graphs.op(1, "relu", [0]), Graphs.op(2, "tanh", [1]), Graphs.op(3, "sin", [2]),
                                         Graphs.variable(4), Graphs.op(5, "broadcast_add", [3, 4]), Graphs.op(6, "dot", [0, 5])], heads: [6])

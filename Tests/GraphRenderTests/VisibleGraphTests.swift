@@ -14,6 +14,21 @@ import GraphRender
         #expect(visible.notes.isEmpty && visible.totalNodes == 3 && visible.shownNodes == 3)
     }
 
+    @Test func leafKinds() throws {
+        // A plain array used by a recorded op is a constant leaf; a variable shows its grad_req.
+        let graph = RenderGraph(nodes: [
+            RenderNode(id: 0, op: "null", name: "c", shape: [], dtype: "int64"),
+            RenderNode(id: 1, op: "null", name: "w", shape: [3], dtype: "float64", isVariable: true, gradReq: "add"),
+            RenderNode(id: 2, op: "broadcast_mul", name: "y", shape: [3], dtype: "float64", gradReq: "write", inputs: [1, 0]),
+        ], heads: [2])
+        let visible = try VisibleGraph(graph)
+        #expect(visible.nodes.map(\.kind) == [.constant, .variable, .op])
+        #expect(visible.nodes.map(\.lines) == [["c", "constant", "() int64"], ["w", "grad_req=add", "(3,) float64"],
+                                               ["broadcast_mul", "y", "(3,) float64"]])
+        let svg = GraphRenderer.svg(visible)
+        #expect(svg.contains("class=\"node constant\"") && svg.contains(">constant</text>"))
+    }
+
     /// x -> relu^length -> sum, with the given collapse threshold.
     func chain(_ length: Int, collapse: Int) throws -> VisibleGraph {
         var nodes = [Graphs.variable(0)]
