@@ -102,7 +102,7 @@ public enum GraphRenderer {
     public static func dot(_ visible: VisibleGraph) -> String {
         var out = "digraph tensord {\n  graph [rankdir=TB, fontname=\"monospace\", fontsize=10, labelloc=t"
         if !visible.notes.isEmpty { out += ", label=\"\(Text.dot(visible.notes.joined(separator: "\n")))\"" }
-        out += "];\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n  edge [color=\"\(edgeColour)\"];\n"
+        out += "];\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n  edge [color=\"\(edgeColour)\", fontname=\"monospace\", fontsize=9];\n"
         for (i, node) in visible.nodes.enumerated() {
             let s = style(node.kind, highlighted: node.highlighted)
             let styles = (node.kind == .op ? [] : ["rounded"]) + ["filled"] + (node.hiddenInputs > 0 ? ["dashed"] : [])
