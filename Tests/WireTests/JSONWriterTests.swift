@@ -4,9 +4,15 @@ import Testing
 
 private func text(_ w: JSONWriter) -> String { String(decoding: w.bytes, as: UTF8.self) }
 
-private func written<T: BinaryFloatingPoint & LosslessStringConvertible>(_ values: [T]) -> String {
+private func written(_ values: [Float]) -> String {
     var w = JSONWriter()
-    w.writeNumbers(values)
+    values.withUnsafeBufferPointer { w.writeFloats($0) }
+    return text(w)
+}
+
+private func written(_ values: [Double]) -> String {
+    var w = JSONWriter()
+    values.withUnsafeBufferPointer { w.writeDoubles($0) }
     return text(w)
 }
 
@@ -47,7 +53,7 @@ private struct SplitMix64: RandomNumberGenerator {
     w.write(.array([.int(2)]))
     w.writeRaw(",")
     w.writeKey("data")
-    [Float(1.5), -2].withUnsafeBufferPointer { w.writeNumbers($0) }
+    [Float(1.5), -2].withUnsafeBufferPointer { w.writeFloats($0) }
     w.writeRaw("}")
     #expect(text(w) == #"{"shape":[2],"data":[1.5,-2.0]}"#)
 }
@@ -74,9 +80,7 @@ private struct SplitMix64: RandomNumberGenerator {
     var values = (0..<200_000).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: rng.next())) }
     values += [.leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
                0, -0.0, 1, 16_777_217, .ulpOfOne, .nan, .infinity, -.infinity]
-    var w = JSONWriter()
-    w.writeNumbers(values)
-    guard case .numbers(let parsed) = try JSONParser.parse(w.bytes) else {
+    guard case .numbers(let parsed) = try JSONParser.parse(written(values)) else {
         Issue.record("fast path not taken")
         return
     }
@@ -92,15 +96,29 @@ private struct SplitMix64: RandomNumberGenerator {
     var rng = SplitMix64(state: 2)
     var values = (0..<200_000).map { _ in Double(bitPattern: rng.next()) }
     values += [.leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude, 0, -0.0, 0.1, 1e22, 1e23, 9_007_199_254_740_993]
-    var w = JSONWriter()
-    w.writeNumbers(values)
-    guard case .numbers(let parsed) = try JSONParser.parse(w.bytes) else {
+    guard case .numbers(let parsed) = try JSONParser.parse(written(values)) else {
         Issue.record("fast path not taken")
         return
     }
     for (x, y) in zip(values, parsed.values) where !(x.isNaN ? y.isNaN : x.bitPattern == y.bitPattern) {
         Issue.record("float64 \(x) came back as \(y)")
         break
+    }
+}
+
+@Test func float32TextMatchesSwiftDescription() {
+    // Swift's description is shortest round-trip (SwiftDtoa); our Ryu output must match it byte for byte.
+    var rng = SplitMix64(state: 5)
+    var values = (0..<300_000).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: rng.next())) }
+    values += (0..<256).flatMap { e in [Float(bitPattern: UInt32(e) << 23), Float(bitPattern: UInt32(e) << 23 | 0x7F_FFFF)] }
+    values += (1..<2000).map { Float(bitPattern: UInt32($0)) } + (0..<5000).map { Float($0) } + (0..<5000).map { Float($0) / 1000 }
+    values += [16_777_216, 16_777_218, 0.0001, 0.00009999, 1e-45, 3.4028235e38, 1e10, 123456.79, 1.17549435e-38]
+    for x in values where x.isFinite {
+        let mine = written([x]).dropFirst().dropLast()
+        if mine != x.description[...] {
+            Issue.record("\(x.description) written as \(mine) (bits 0x\(String(x.bitPattern, radix: 16)))")
+            return
+        }
     }
 }
 
