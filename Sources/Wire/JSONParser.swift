@@ -8,7 +8,8 @@
 public enum JSONParser {
     /// Limits applied while parsing.
     public struct Options: Sendable {
-        /// Maximum nesting of arrays and objects.
+        /// Maximum nesting of arrays and objects (at most 512, which bounds the parser's stack use
+        /// to well under a 512 KiB thread stack; larger values are treated as 512).
         public var maxDepth: Int
         /// Maximum input size in bytes.
         public var maxInputBytes: Int
@@ -76,7 +77,7 @@ private struct JSONReader {
     init(base: UnsafePointer<UInt8>, count: Int, maxDepth: Int) {
         p = base
         end = count
-        self.maxDepth = max(1, maxDepth)
+        self.maxDepth = min(max(1, maxDepth), 512)
         dims = [Int](repeating: 0, count: self.maxDepth + 2)
     }
 
