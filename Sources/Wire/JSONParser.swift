@@ -380,14 +380,18 @@ private struct JSONReader {
     func materializeElements(start: Int, count: Int, kind: ElementKind, allIntegers: Bool) -> [JSONValue] {
         var items: [JSONValue] = []
         items.reserveCapacity(count + 1)
+        // Corrections are in index order: walk them alongside the elements.
+        var c = corrections.firstIndex { $0.index >= start } ?? corrections.count
         switch kind {
         case .none: break
         case .scalar:
             for i in start..<(start + count) {
-                let v = nums[i]
-                var item = JSONValue.finiteOrSpecial(v, isInteger: allIntegers)
-                if case .number(let n) = item, let c = corrections.first(where: { $0.index == i }) {
-                    item = .number(JSONNumber(double: n.double, float: c.value, isInteger: n.isInteger))
+                var item = JSONValue.finiteOrSpecial(nums[i], isInteger: allIntegers)
+                if c < corrections.count && corrections[c].index == i {
+                    if case .number(let n) = item {
+                        item = .number(JSONNumber(double: n.double, float: corrections[c].value, isInteger: n.isInteger))
+                    }
+                    c += 1
                 }
                 items.append(item)
             }
@@ -395,9 +399,10 @@ private struct JSONReader {
             let size = shape.reduce(1, *)
             for k in 0..<count {
                 let s = start + k * size
-                let fixes = corrections.compactMap { c in
-                    c.index >= s && c.index < s + size
-                        ? NumericArray.Float32Correction(index: c.index - s, value: c.value) : nil
+                var fixes: [NumericArray.Float32Correction] = []
+                while c < corrections.count && corrections[c].index < s + size {
+                    fixes.append(NumericArray.Float32Correction(index: corrections[c].index - s, value: corrections[c].value))
+                    c += 1
                 }
                 items.append(.numbers(NumericArray(values: Array(nums[s..<(s + size)]), shape: shape,
                                                    allIntegers: allIntegers, float32Corrections: fixes)))

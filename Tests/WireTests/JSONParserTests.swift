@@ -221,7 +221,15 @@ func rejectsInvalidDocumentWithMessage(_ text: String, _ message: String) {
     }
     #expect(try a.floats() == [0.5, exact])
     #expect(try JSONParser.parse(text).number?.float == exact)
-    // The correction survives the fallback to generic values.
+    // The correction survives the fallback to generic values, for scalars and for sub-arrays.
     let generic = try JSONParser.parse("[\(text), \"x\"]").array
     #expect(generic?.first?.number?.float == exact)
+    guard case .array(let rows) = try JSONParser.parse("[[1, \(text)], [\(text)], [2], \"x\"]"), rows.count == 4,
+          case .numbers(let first) = rows[0], case .numbers(let second) = rows[1], case .numbers(let third) = rows[2] else {
+        Issue.record("unexpected structure")
+        return
+    }
+    #expect(try first.floats() == [1, exact])
+    #expect(try second.floats() == [exact])
+    #expect(try third.floats() == [2] && third.float32Corrections.isEmpty)
 }
