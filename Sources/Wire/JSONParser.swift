@@ -483,6 +483,12 @@ private struct JSONReader {
             exponent += expNegative ? -e : e
         }
         isInteger = !isFloatLiteral && !truncated && mantissa <= 1 << 53
+        // Trailing zeros of the mantissa move into the exponent, so that e.g. 1000000000000000000000
+        // still takes the fast path below.
+        while !truncated && mantissa > 1 << 53 && mantissa % 10 == 0 {
+            mantissa /= 10
+            exponent += 1
+        }
         var value: Double
         if mantissa == 0 {
             value = 0
@@ -491,6 +497,8 @@ private struct JSONReader {
             value = Double(mantissa)
             if exponent < 0 { value /= exactPowersOfTen[-exponent] } else { value *= exactPowersOfTen[exponent] }
         } else {
+            // Long tokens would make the decimal conversion slow; no real number needs this many characters.
+            if pos - start > 1000 { throw fail("number longer than 1000 characters", at: start) }
             guard let slow = Double(tokenText(from: start)) else { throw fail("invalid number", at: start) }
             value = slow.magnitude
         }

@@ -133,6 +133,13 @@ func rejectsInvalidDocumentWithMessage(_ text: String, _ message: String) {
     #expect(parseError(String(repeating: "[", count: 1_000_000))?.hasSuffix("nesting deeper than 128 levels") == true)
 }
 
+@Test func overlongNumbersAreRejected() throws {
+    #expect(parseError("[1." + String(repeating: "1", count: 997) + "]") == nil)
+    #expect(parseError("[1." + String(repeating: "1", count: 999) + "]") == "invalid JSON at byte 1: number longer than 1000 characters")
+    // Many digits that fit the fast path (zeros after 19 significant digits) are still fine.
+    #expect(try JSONParser.parse("1" + String(repeating: "0", count: 2000) + "e-2000").number?.double == 1)
+}
+
 @Test func inputSizeLimitIsEnforced() {
     #expect(parseError("[1,2,3]", options: .init(maxInputBytes: 6))
         == "invalid JSON: input of 7 bytes exceeds the limit of 6 bytes")
