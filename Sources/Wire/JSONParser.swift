@@ -496,6 +496,8 @@ private struct JSONReader {
             // Clinger's fast path: both operands exact, so one correctly rounded operation.
             value = Double(mantissa)
             if exponent < 0 { value /= exactPowersOfTen[-exponent] } else { value *= exactPowersOfTen[exponent] }
+        } else if !truncated, let fast = EiselLemire.double(w: mantissa, q: exponent) {
+            value = fast
         } else {
             // Long tokens would make the decimal conversion slow; no real number needs this many characters.
             if pos - start > 1000 { throw fail("number longer than 1000 characters", at: start) }
