@@ -3,8 +3,9 @@
 /// Numbers use the shortest text that parses back to the same value: integers without a
 /// fraction, floating-point values in shortest round-trip form (Ryu; `Float` values with Float32
 /// digits, not Double digits), laid out like Swift's `description` ("0.1", "1.0", "1e-05").
-/// Non-finite values are written as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`. Pieces can be composed with `writeRaw`, e.g. a tensor
-/// object whose `data` is written from a `[Float]` buffer by `writeFloats`.
+/// Non-finite values are written as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`. Pieces can
+/// be composed with `writeRaw`, e.g. a tensor object whose `data` is written from a `[Float]`
+/// buffer by `writeFloats`.
 public struct JSONWriter: Sendable {
     /// The bytes written so far.
     public var bytes: [UInt8]
