@@ -419,7 +419,7 @@ public struct RequestParser: Sendable {
         let target = string(p, targetStart, targetEnd)
         // RFC 9112 §3.2: origin-form, absolute-form or asterisk-form (authority-form is only for CONNECT).
         let first = target.utf8.first
-        guard first == UInt8(ascii: "/") || target == "*" || (first != UInt8(ascii: "*") && target.utf8.contains(UInt8(ascii: ":"))),
+        guard first == UInt8(ascii: "/") || target == "*" || target.firstRange(of: "://") != nil,
               let decoded = RequestTarget.decode(target)
         else { throw .invalidTarget }
         var headers = HTTPHeaders()
@@ -463,7 +463,7 @@ public struct RequestParser: Sendable {
     // MARK: - Chunked framing (RFC 9112 §7.1)
 
     private mutating func parseChunkFraming(_ c: UInt8, at i: Int) throws(HTTPParseError) {
-        if state.rawValue >= State.chunkExtStart.rawValue && state.rawValue <= State.chunkExtAfterQuote.rawValue {
+        if state.rawValue >= State.chunkExtStart.rawValue && state.rawValue <= State.chunkExtAfterQuote.rawValue && c != ByteClass.cr {
             // RFC 9112 §7.1.1: a server ought to limit the length of chunk extensions.
             chunkExtensionLength += 1
             guard chunkExtensionLength <= limits.maxChunkExtensionLength else { throw .chunkExtensionTooLong }
