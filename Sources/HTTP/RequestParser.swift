@@ -44,7 +44,7 @@ public struct RequestParser: Sendable {
     }
 
     private struct FieldRange {
-        var nameStart: Int32, nameEnd: Int32, valueStart: Int32, valueEnd: Int32
+        var nameStart: Int, nameEnd: Int, valueStart: Int, valueEnd: Int
     }
 
     private var state = State.messageStart
@@ -329,12 +329,19 @@ public struct RequestParser: Sendable {
                 guard d == ByteClass.cr else {
                     throw d == ByteClass.lf ? .invalidLineEnding : .invalidHeaderValue
                 }
-                // RFC 9112 §5: trailing OWS is not part of the value.
-                var valueEnd = j
-                while valueEnd > valueStart && (p[valueEnd - 1] == ByteClass.sp || p[valueEnd - 1] == ByteClass.htab) {
-                    valueEnd -= 1
+                if inTrailers {
+                    // RFC 9112 §7.1.2: trailers are parsed against the header limits, then discarded
+                    // (their bytes are consumed as they arrive, so no offsets into them are kept).
+                    trailerCount += 1
+                    guard trailerCount <= limits.maxHeaderCount else { throw .tooManyHeaders }
+                } else {
+                    // RFC 9112 §5: trailing OWS is not part of the value.
+                    var valueEnd = j
+                    while valueEnd > valueStart && (p[valueEnd - 1] == ByteClass.sp || p[valueEnd - 1] == ByteClass.htab) {
+                        valueEnd -= 1
+                    }
+                    try completeField(p, valueEnd: valueEnd)
                 }
-                try completeField(p, valueEnd: valueEnd)
                 j += 1
                 state = .fieldLF
             }
@@ -358,15 +365,8 @@ public struct RequestParser: Sendable {
     }
 
     private mutating func completeField(_ p: UnsafePointer<UInt8>, valueEnd: Int) throws(HTTPParseError) {
-        if inTrailers {
-            // RFC 9112 §7.1.2: trailers are parsed against the header limits, then discarded.
-            trailerCount += 1
-            guard trailerCount <= limits.maxHeaderCount else { throw .tooManyHeaders }
-            return
-        }
         guard fields.count < limits.maxHeaderCount else { throw .tooManyHeaders }
-        fields.append(FieldRange(nameStart: Int32(fieldNameStart), nameEnd: Int32(fieldNameEnd),
-                                 valueStart: Int32(valueStart), valueEnd: Int32(valueEnd)))
+        fields.append(FieldRange(nameStart: fieldNameStart, nameEnd: fieldNameEnd, valueStart: valueStart, valueEnd: valueEnd))
         let name = UnsafeBufferPointer(start: p + fieldNameStart, count: fieldNameEnd - fieldNameStart)
         let value = UnsafeBufferPointer(start: p + valueStart, count: valueEnd - valueStart)
         switch name.count {
@@ -452,9 +452,9 @@ public struct RequestParser: Sendable {
         var headers = HTTPHeaders()
         headers.fields.reserveCapacity(fields.count)
         for field in fields {
-            headers.fields.append((name: KnownNames.name(p + Int(field.nameStart), Int(field.nameEnd - field.nameStart))
-                                        ?? string(p, Int(field.nameStart), Int(field.nameEnd)),
-                                   value: string(p, Int(field.valueStart), Int(field.valueEnd))))
+            headers.fields.append((name: KnownNames.name(p + field.nameStart, field.nameEnd - field.nameStart)
+                                        ?? string(p, field.nameStart, field.nameEnd),
+                                   value: string(p, field.valueStart, field.valueEnd)))
         }
         let method = KnownNames.method(p + methodStart, methodEnd - methodStart) ?? string(p, methodStart, methodEnd)
         guard hasBody else {
