@@ -81,6 +81,13 @@ struct ConnectionState: Sendable {
         return !closing
     }
 
+    /// A response turned out to need the connection closed after it (an HTTP/1.0 body without a
+    /// length is delimited by the close).
+    mutating func closeAfterResponses() {
+        closing = true
+        stoppedReading = true
+    }
+
     /// A response was queued for writing.
     mutating func responseQueued() {
         precondition(pendingResponses > 0, "response without a request")

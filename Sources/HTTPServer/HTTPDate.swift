@@ -1,8 +1,9 @@
 import Glibc
+import HTTP
 
 /// The IMF-fixdate for the `Date` header (RFC 9110 §5.6.7), formatted at most once a second
 /// per loop and reused by every response in between.
-struct HTTPDateCache {
+struct DateCache {
     private(set) var value: String = ""
     private var second: time_t = -1
 
@@ -11,18 +12,7 @@ struct HTTPDateCache {
         let now = time(nil)
         guard now != second else { return }
         second = now
-        value = Self.format(now)
-    }
-
-    static func format(_ seconds: time_t) -> String {
-        var t = seconds
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
-            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
+        value = HTTPDate.format(secondsSince1970: Int(now))
     }
 }
 

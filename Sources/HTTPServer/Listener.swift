@@ -27,7 +27,7 @@ struct Listener {
         let fd = try syscallChecked("socket") {
             socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         }
-        do {
+        do throws(SocketError) {
             try Socket.setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
             try Socket.setOption(fd, SOL_SOCKET, SO_REUSEPORT, 1)
             if family == AF_INET6 { try Socket.setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1) }
@@ -95,7 +95,7 @@ struct Listener {
         guard case .done(let client) = result else { return .wouldBlock }
         // accept4 is hidden behind _GNU_SOURCE in the Glibc module, so set the flags by hand.
         _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-        do { try Socket.setNonBlocking(client) } catch { Socket.close(client); throw error }
+        do throws(SocketError) { try Socket.setNonBlocking(client) } catch { Socket.close(client); throw error }
         // Small responses must leave at once; Nagle would add up to 40 ms with delayed ACKs.
         try? Socket.setOption(client, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         return .done((client, storage))
