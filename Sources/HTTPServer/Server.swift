@@ -114,6 +114,9 @@ public final class Server: Sendable {
         }
     }
 
+    /// True once `run()` has installed its SIGTERM/SIGINT handlers.
+    var handlesSignals: Bool { state.withLock { !$0.signals.isEmpty } }
+
     /// Blocks until every loop has stopped.
     public func wait() { stopped.wait() }
 
