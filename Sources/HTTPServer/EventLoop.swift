@@ -113,6 +113,7 @@ final class EventLoop: @unchecked Sendable {
             let count = epoll_wait(epollFD, events, capacity, waitMs)
             now = monotonicNow()
             date.refresh()
+            var acceptReady = false
             if count > 0 {
                 for i in 0..<Int(count) {
                     let fd = events[i].data.fd
@@ -120,12 +121,15 @@ final class EventLoop: @unchecked Sendable {
                     if fd == wakeFD {
                         runTasks()
                     } else if fd == listener?.fd {
-                        acceptConnections()
+                        acceptReady = true
                     } else if Int(fd) < connections.count, let connection = connections[Int(fd)] {
                         connection.handle(events: flags)
                     }
                 }
             }
+            // Accept after the batch: a descriptor closed above and reused by a new connection must
+            // not receive the old connection's stale events from this batch.
+            if acceptReady { acceptConnections() }
             if now >= nextSweep {
                 sweep()
                 nextSweep = now &+ sweepInterval

@@ -160,6 +160,9 @@ struct TestHandler: HTTPHandler {
         case "/big":
             let size = Int(request.queryValue("n") ?? "") ?? 1_000_000
             respond(HTTPResponse(status: 200, headers: ["Content-Type": "text/plain"], body: .bytes(bigBody(size))))
+        case "/huge":
+            let size = Int(request.queryValue("n") ?? "") ?? 30_000_000
+            respond(HTTPResponse(status: 200, body: .bytes([UInt8](repeating: 120, count: size))))
         case "/stream":
             respond(HTTPResponse(status: 200, body: .stream(PiecesStream(pieces: ["alpha", "", "beta", "gamma"]))))
         default:
