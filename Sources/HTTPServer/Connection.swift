@@ -212,8 +212,7 @@ final class Connection: @unchecked Sendable {
         nextSequence += 1
     }
 
-    private func dispatch(_ request: HTTPRequest) {
-        var request = request
+    private func dispatch(_ request: consuming HTTPRequest) {
         request.remoteAddress = peer
         let keepAlive = state.requestDispatched(clientKeepAlive: request.keepAlive)
         let info = RequestInfo(isHead: request.method == "HEAD", version: request.version, keepAlive: keepAlive,
@@ -231,7 +230,7 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    private func responded(_ sequence: Int, _ response: HTTPResponse) {
+    private func responded(_ sequence: Int, _ response: consuming HTTPResponse) {
         guard !closed else { return }
         // Fast path: the only outstanding request answered inline; no slot bookkeeping.
         if sequence == firstSequence, outgoing.count == 1, stream == nil, case .pending(let info) = outgoing[0] {
@@ -283,8 +282,7 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    private func serialize(_ response: HTTPResponse, _ info: RequestInfo) {
-        var response = response
+    private func serialize(_ response: consuming HTTPResponse, _ info: RequestInfo) {
         let context = loop.context
         if case .bytes(let body) = response.body, body.count >= context.compressionMinimum,
            let policy = context.configuration.compression {
@@ -313,6 +311,7 @@ final class Connection: @unchecked Sendable {
 
     /// Pulls stream pieces while the output is short; at the end, resumes the queued responses.
     private func pumpStream() {
+        guard stream != nil else { return }
         while var active = stream, output.byteCount < Self.streamLowWater {
             if let piece = active.body.next() {
                 stream = active
