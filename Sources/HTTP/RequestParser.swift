@@ -417,24 +417,21 @@ public struct RequestParser: Sendable {
         if hasBody && contentEncodingUnsupported { throw .unsupportedContentEncoding }
 
         let target = string(p, targetStart, targetEnd)
-        // RFC 9112 §3.2: origin-form, absolute-form or asterisk-form (authority-form is only for CONNECT).
-        let first = target.utf8.first
-        guard first == UInt8(ascii: "/") || target == "*" || (first != UInt8(ascii: "*") && target.utf8.contains(UInt8(ascii: ":"))),
-              let decoded = RequestTarget.decode(target)
-        else { throw .invalidTarget }
+        let decoded = try Self.decodeTarget(target, p + targetStart, targetEnd - targetStart)
         var headers = HTTPHeaders()
         headers.fields.reserveCapacity(fields.count)
         for field in fields {
             headers.fields.append((name: string(p, Int(field.nameStart), Int(field.nameEnd)),
                                    value: string(p, Int(field.valueStart), Int(field.valueEnd))))
         }
-        let head = HTTPRequestHead(method: string(p, methodStart, methodEnd), target: target, version: version,
-                                   headers: headers, contentLength: length, isChunked: chunked,
-                                   expectsContinue: expectsContinue && hasBody)
+        let method = string(p, methodStart, methodEnd)
         guard hasBody else {
-            let request = HTTPRequest(head: head, path: decoded.path, query: decoded.query, body: [])
-            return try finishMessage(request, consumed: i)
+            let request = HTTPRequest(method: method, target: target, path: decoded.path, query: decoded.query,
+                                      version: version, headers: headers, body: [])
+            return finishMessage(request, consumed: i)
         }
+        let head = HTTPRequestHead(method: method, target: target, version: version, headers: headers,
+                                   contentLength: length, isChunked: chunked, expectsContinue: expectsContinue)
         self.head = head
         path = decoded.path
         query = decoded.query
@@ -455,6 +452,23 @@ public struct RequestParser: Sendable {
         return .head(head, consumed: consumed)
     }
 
+    /// RFC 9112 §3.2: origin-form, absolute-form or asterisk-form (authority-form is only for CONNECT).
+    private static func decodeTarget(_ target: String, _ bytes: UnsafePointer<UInt8>, _ count: Int) throws(HTTPParseError) -> (path: String, query: [(String, String)]) {
+        // Fast path: an origin-form target without query or percent-encoding is its own path.
+        if bytes[0] == UInt8(ascii: "/") {
+            var plain = true
+            for k in 0..<count where bytes[k] == UInt8(ascii: "%") || bytes[k] == UInt8(ascii: "?") || bytes[k] == UInt8(ascii: "#") {
+                plain = false
+                break
+            }
+            if plain { return (target, []) }
+        }
+        guard bytes[0] == UInt8(ascii: "/") || target == "*" || target.firstRange(of: "://") != nil,
+              let decoded = RequestTarget.decode(target)
+        else { throw .invalidTarget }
+        return decoded
+    }
+
     private func string(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> String {
         // Values may hold obs-text (RFC 9110 §5.5); bytes that are not UTF-8 become U+FFFD.
         String(decoding: UnsafeBufferPointer(start: p + start, count: end - start), as: UTF8.self)
@@ -463,7 +477,7 @@ public struct RequestParser: Sendable {
     // MARK: - Chunked framing (RFC 9112 §7.1)
 
     private mutating func parseChunkFraming(_ c: UInt8, at i: Int) throws(HTTPParseError) {
-        if state.rawValue >= State.chunkExtStart.rawValue && state.rawValue <= State.chunkExtAfterQuote.rawValue {
+        if state.rawValue >= State.chunkExtStart.rawValue && state.rawValue <= State.chunkExtAfterQuote.rawValue && c != ByteClass.cr {
             // RFC 9112 §7.1.1: a server ought to limit the length of chunk extensions.
             chunkExtensionLength += 1
             guard chunkExtensionLength <= limits.maxChunkExtensionLength else { throw .chunkExtensionTooLong }
@@ -559,7 +573,8 @@ public struct RequestParser: Sendable {
 
     private mutating func finishMessage(consumed: Int) throws(HTTPParseError) -> ParserEvent {
         guard let head else { preconditionFailure("a body without a head") }
-        var request = HTTPRequest(head: head, path: path, query: query, body: body)
+        var request = HTTPRequest(method: head.method, target: head.target, path: path, query: query,
+                                  version: head.version, headers: head.headers, body: body)
         body = []
         self.head = nil
         if contentEncodingGzip && !request.body.isEmpty {
@@ -576,10 +591,10 @@ public struct RequestParser: Sendable {
                 request.headers.replaceOrAdd("Content-Length", String(request.body.count))
             }
         }
-        return try finishMessage(request, consumed: consumed)
+        return finishMessage(request, consumed: consumed)
     }
 
-    private mutating func finishMessage(_ request: HTTPRequest, consumed: Int) throws(HTTPParseError) -> ParserEvent {
+    private mutating func finishMessage(_ request: HTTPRequest, consumed: Int) -> ParserEvent {
         state = .messageStart
         position = 0
         inTrailers = false
