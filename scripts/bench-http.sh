@@ -48,6 +48,12 @@ nginx -p "$tmp" -c "$tmp/nginx.conf" 2>/dev/null
 "$BIN" http-serve --port "$TENSORD_PORT" &
 tensord_pid=$!
 
+sleep 0.3
+if ! kill -0 "$tensord_pid" 2>/dev/null; then
+  echo "bench-http: '$BIN http-serve' exited; Sources/Benchmarks/main.swift must call" \
+       "HTTPBench.serve(Array(CommandLine.arguments.dropFirst(2))) when the first argument is http-serve" >&2
+  exit 1
+fi
 for port in "$NGINX_PORT" "$TENSORD_PORT"; do
   for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
   curl -sf "http://127.0.0.1:$port/" | grep -q '"ok":true' || { echo "bench-http: server on $port not answering" >&2; exit 1; }
