@@ -71,6 +71,16 @@ struct LoopbackTests {
         #expect(Array(raw.suffix(upload.count)) == upload)
     }
 
+    @Test func aSecondRespondCallIsIgnored() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawClient(port: server.boundPort)
+        client.send("GET /twice HTTP/1.1\r\nHost: t\r\n\r\n" + Self.getHello)
+        let responses = client.receiveResponses(2)
+        #expect(responses.first?.hasSuffix("\r\n\r\nfirst") == true)
+        #expect(responses.last.map(normalized) == Self.helloResponse)
+    }
+
     @Test func chunkedUploadArrivingInPiecesIsDechunked() throws {
         let server = try startServer()
         defer { server.stop() }

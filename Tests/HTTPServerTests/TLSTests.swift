@@ -69,6 +69,21 @@ struct TLSTests {
         #expect(status != 0)
     }
 
+    @Test func plainHTTPOnTheTLSPortIsClosedWithoutAnHTTPAnswer() throws {
+        let directory = try Self.makeCertificate()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try startServer {
+            $0.tlsCertificatePath = directory.appendingPathComponent("cert.pem").path
+            $0.tlsPrivateKeyPath = directory.appendingPathComponent("key.pem").path
+        }
+        defer { server.stop() }
+        let client = try RawClient(port: server.boundPort)
+        client.send(LoopbackTests.getHello)
+        let (bytes, closed) = client.receiveUntilClose()
+        #expect(closed)
+        #expect(!String(decoding: bytes, as: UTF8.self).hasPrefix("HTTP/"))
+    }
+
     @Test func missingKeyFileIsATypedError() throws {
         let directory = try Self.makeCertificate()
         defer { try? FileManager.default.removeItem(at: directory) }
