@@ -1,4 +1,3 @@
-import CLinux
 import Glibc
 import HTTP
 
@@ -7,8 +6,8 @@ import HTTP
 /// Decisions (keep-alive, back-pressure, timeouts, close/linger) come from `ConnectionState`;
 /// this class performs them on the socket.
 final class Connection: @unchecked Sendable {
-    static let readEvents = EPOLLIN.rawValue
-    static let writeEvents = EPOLLOUT.rawValue
+    static let readEvents = EventLoop.readable
+    static let writeEvents = EventLoop.writable
 
     let fd: Int32
     private let peer: String?
@@ -66,12 +65,12 @@ final class Connection: @unchecked Sendable {
     // MARK: - Events from the loop
 
     func handle(events: UInt32) {
-        if events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 && events & EPOLLIN.rawValue == 0 {
+        if events & EventLoop.failed != 0 && events & EventLoop.readable == 0 {
             close()
             return
         }
         if events & Self.writeEvents != 0 { flush() }
-        if !closed, events & EPOLLIN.rawValue != 0 { readable() }
+        if !closed, events & EventLoop.readable != 0 { readable() }
     }
 
     func sweep(now: Int64, timeouts: ServerTimeouts) {
