@@ -55,6 +55,14 @@ struct TLSTests {
         #expect(normalized(output).hasPrefix(LoopbackTests.helloResponse))
         #expect(output.contains("Content-Encoding: gzip"))
         #expect(output.hasSuffix(String(decoding: bigBody(300_000), as: UTF8.self)))
+
+        // 8 MB through SSL_write: partial writes and WANT_WRITE back-pressure on the loop.
+        let (hugeStatus, size, _) = try Self.run("curl", [
+            "-sS", "-o", "/dev/null", "-w", "%{size_download}", "--cacert", directory.appendingPathComponent("cert.pem").path,
+            "--resolve", "localhost:\(server.boundPort):127.0.0.1", "\(base)/huge?n=8000000",
+        ])
+        #expect(hugeStatus == 0)
+        #expect(size == "8000000")
     }
 
     @Test func tls11IsRefused() throws {
