@@ -33,6 +33,7 @@ error_log $tmp/logs/error.log crit;
 events { worker_connections 4096; }
 http {
   access_log off;
+  keepalive_requests 10000;   # the same per-connection cap as tensord (nginx's default is 1000)
   client_body_temp_path $tmp/body;
   proxy_temp_path $tmp/proxy;
   fastcgi_temp_path $tmp/fastcgi;
