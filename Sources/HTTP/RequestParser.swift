@@ -442,8 +442,8 @@ public struct RequestParser: Sendable {
             if transferEncodingUnsupported { throw .unsupportedTransferEncoding }
             chunked = true
         }
-        let length = chunked ? nil : (contentLength ?? 0)  // RFC 9112 §6.3 item 6: no framing, no body.
-        let hasBody = chunked || length! > 0
+        let length: Int? = chunked ? nil : (contentLength ?? 0)  // RFC 9112 §6.3 item 6: no framing, no body.
+        let hasBody = chunked || (length ?? 0) > 0
         // RFC 9110 §8.4 / §15.5.16: a content coding we cannot undo gets 415.
         if hasBody && contentEncodingUnsupported { throw .unsupportedContentEncoding }
 
@@ -474,8 +474,10 @@ public struct RequestParser: Sendable {
             chunkExtensionLength = -1
         } else {
             state = .identityBody
-            remaining = length!
-            body.reserveCapacity(remaining)
+            remaining = length ?? 0
+            // Reserve what is announced only up to 64 KiB: a client that announces a body and never
+            // sends it must not make the server hold the whole limit.
+            body.reserveCapacity(min(remaining, 64 * 1024))
         }
         guard head.expectsContinue else { return nil }
         let consumed = i
