@@ -27,6 +27,11 @@ public struct ServiceConfiguration: Sendable {
     public var openAPIPath: String?
     /// API keys accepted on `/v1` routes (`Authorization: Bearer <key>`); empty = no authentication.
     public var apiKeys: Set<String> = []
+    /// Requests per second allowed per client on `/v1` routes (client = API key, else remote
+    /// address); nil = unlimited.
+    public var rateLimit: Double?
+    /// Burst size of the rate limit.
+    public var rateLimitBurst: Int = 100
     /// `Retry-After` seconds sent with 503 `capacity`.
     public var retryAfterSeconds: Int = 5
     /// Wall clock in seconds since 1970 (injectable for tests).

@@ -94,12 +94,12 @@ enum Handlers {
     static func pushScope(_ ctx: RequestContext, _ session: Session) throws(APIError) -> Reply {
         let f = try ctx.fields()
         let frame = try session.pushScope(try f.scopeKind("kind"), trainMode: try f.bool("train_mode"))
-        return .json(DTO.scope(frame), status: 201,
+        return .json(DTO.scope(ScopeFrameSnapshot(frame)), status: 201,
                      headers: [("Location", "/v1/sessions/\(session.id)/scopes/\(frame.id)")])
     }
 
     static func listScopes(_ ctx: RequestContext, _ session: Session) throws(APIError) -> Reply {
-        .json(DTO.object([("scopes", .array(session.scopes.map(DTO.scope)))]))
+        .json(DTO.object([("scopes", .array(session.scopes.map { DTO.scope(ScopeFrameSnapshot($0)) }))]))
     }
 
     static func popScope(_ ctx: RequestContext, _ session: Session) throws(APIError) -> Reply {
@@ -110,7 +110,7 @@ enum Handlers {
 
     static func createArray(_ ctx: RequestContext, _ session: Session) throws(APIError) -> Reply {
         let (tensor, id, fields) = try ctx.tensorBody()
-        let withData = try fields?.bool("return_data") ?? ctx.queryBool("data") ?? false
+        let withData = try Handlers.returnData(fields, ctx)
         let (newID, array) = try session.createArray(tensor, id: id)
         return .json(DTO.arrayInfo(newID, array, data: withData), status: 201,
                      headers: [("Location", "/v1/sessions/\(session.id)/arrays/\(newID)")])
@@ -167,8 +167,8 @@ enum Handlers {
         let symbol = try session.symbol(of: ctx.parameter("aid"))
         switch format {
         case .json: return .json(DTO.symbol(symbol))
-        case .svg: return Reply(status: 200, contentType: "image/svg+xml", body: GraphRendering.svg(symbol))
-        case .dot: return Reply(status: 200, contentType: "text/vnd.graphviz", body: GraphRendering.dot(symbol))
+        case .svg: return Reply(status: 200, contentType: "image/svg+xml", body: try GraphRendering.svg(symbol))
+        case .dot: return Reply(status: 200, contentType: "text/vnd.graphviz", body: try GraphRendering.dot(symbol))
         }
     }
 
@@ -180,11 +180,17 @@ enum Handlers {
 
     // MARK: - Operators and autograd
 
+    /// `"return_data"` in the body, else `?data=`, else false.
+    static func returnData(_ fields: Fields?, _ ctx: RequestContext) throws(APIError) -> Bool {
+        if let value = try fields?.bool("return_data") { return value }
+        return try ctx.queryBool("data") ?? false
+    }
+
     static func invoke(_ ctx: RequestContext, _ session: Session) throws(APIError) -> Reply {
         let f = try ctx.fields()
         let outputs = try session.invoke(ctx.parameter("op"), inputs: try f.ids("inputs") ?? [], params: try f.params("params"),
                                          out: try f.ids("out"), ids: try f.ids("ids"))
-        let withData = try f.bool("return_data") ?? ctx.queryBool("data") ?? false
+        let withData = try Handlers.returnData(f, ctx)
         return .json(DTO.object([("outputs", DTO.arrayInfos(outputs, data: withData))]), status: 201)
     }
 

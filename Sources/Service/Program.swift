@@ -90,9 +90,11 @@ struct Interpreter: Sendable {
         case "create":
             guard let spec = object["create"]?.object else { throw f.bad("create", "a Tensor object") }
             let tensor = try Fields(spec, context: f.context + "create.").tensor()
-            return .create(tensor, id: try f.string("id") ?? Fields(spec).string("id"))
+            let inner = try Fields(spec).string("id")
+            return .create(tensor, id: try f.string("id") ?? inner)
         case "op":
-            let ids = try f.ids("ids") ?? f.string("id").map { [$0] }
+            let single = try f.string("id")
+            let ids = try f.ids("ids") ?? single.map { [$0] }
             return .op(try f.requiredString("op"), inputs: try f.ids("inputs") ?? [], params: try f.params("params"),
                        out: try f.ids("out"), ids: ids)
         case "scope":
@@ -109,7 +111,7 @@ struct Interpreter: Sendable {
             return .grad(heads: try g.requiredIDs("heads"), variables: try g.requiredIDs("variables"),
                          headGrads: try g.optionalIDs("head_grads"), retainGraph: try g.bool("retain_graph"),
                          createGraph: try g.bool("create_graph") ?? false, trainMode: try g.bool("train_mode") ?? true,
-                         ids: try f.ids("ids") ?? g.ids("ids"))
+                         ids: try Self.firstIDs(f, g, "ids"))
         case "assign":
             return .assign(try f.requiredString("assign"), try f.tensor())
         case "detach":
@@ -131,6 +133,12 @@ struct Interpreter: Sendable {
         default: // "call"
             return .call(try f.requiredString("call"), inputs: try f.ids("inputs") ?? [], ids: try f.ids("ids"))
         }
+    }
+
+    /// `key` from the step itself, else from its nested object.
+    private static func firstIDs(_ outer: Fields, _ inner: Fields, _ key: String) throws(APIError) -> [String]? {
+        if let ids = try outer.ids(key) { return ids }
+        return try inner.ids(key)
     }
 
     /// The object under `key`, or (for `backward`/`grad` given as a bare list) a synthetic one.
@@ -178,6 +186,8 @@ struct Interpreter: Sendable {
         }
         let forward = try body("forward")
         let backward = try body("backward")
+        try Self.checkOperators(forward.steps)
+        try Self.checkOperators(backward.steps)
         guard backward.inputs.count == forward.outputs.count else {
             throw APIError(.invalidArgument, "backward.inputs must name one gradient per forward output (\(forward.outputs.count)).",
                            ["expected": .int(forward.outputs.count), "actual": .int(backward.inputs.count)])
@@ -187,6 +197,20 @@ struct Interpreter: Sendable {
                            ["expected": .int(forward.inputs.count), "actual": .int(backward.outputs.count)])
         }
         return FunctionDefinition(forward: forward, backward: backward)
+    }
+
+    /// Rejects unknown op names up front (404 `unknown-op`), so a bad definition fails at once.
+    private static func checkOperators(_ steps: [Step]) throws(APIError) {
+        for step in steps {
+            switch step {
+            case .op(let name, _, _, _, _) where OperatorIndex.spec(name) == nil:
+                throw APIError(.unknownOp, "Operator '\(name)' is not in the catalog (GET /v1/ops lists them).", ["op": .string(name)])
+            case .scope(_, _, let nested):
+                try checkOperators(nested)
+            default:
+                continue
+            }
+        }
     }
 
     // MARK: - Execution

@@ -43,11 +43,9 @@ struct RequestContext: Sendable {
             let fields = try Fields(body: request.body)
             return (try fields.tensor(), try fields.string("id") ?? query("id"), fields)
         case .npy:
-            var tensor = try NPYCodec.decode(request.body)
-            if let name = query("dtype"), let dtype = try Fields.dtype(name), dtype != tensor.dtype {
-                tensor = try NPYCodec.cast(tensor, to: dtype)
-            }
-            return (tensor, query("id"), nil)
+            let tensor = try NPYCodec.decode(request.body, maxElements: service.registry.configuration.maxArrayElements)
+            guard let dtype = try Fields.dtype(query("dtype")), dtype != tensor.dtype else { return (tensor, query("id"), nil) }
+            return (NPYCodec.cast(tensor, to: dtype), query("id"), nil)
         case .unsupported(let type):
             throw Negotiation.unsupportedMediaType(type, accepted: "application/json, application/x-npy")
         }
@@ -78,8 +76,8 @@ struct Reply: Sendable {
         self.body = body
     }
 
-    static func json(_ value: JSONValue, status: Int = 200, headers: [(String, String)] = []) -> Reply {
-        Reply(status: status, headers: headers, contentType: "application/json", body: JSONCodec.write(value))
+    static func json(_ value: JSONOut, status: Int = 200, headers: [(String, String)] = []) -> Reply {
+        Reply(status: status, headers: headers, contentType: "application/json", body: value.encoded())
     }
 
     static let noContent = Reply(status: 204)

@@ -19,7 +19,7 @@ struct Route: Sendable {
     let produces: Produces
     let action: Action
 
-    init(_ method: String, _ path: String, _ produces: Produces = .json,
+    init(_ method: String, _ path: String, produces: Produces = .json,
          _ handler: @escaping @Sendable (RequestContext) throws(APIError) -> Reply) {
         self.method = method
         self.path = path
@@ -27,7 +27,7 @@ struct Route: Sendable {
         self.action = .global(handler)
     }
 
-    init(_ method: String, _ path: String, _ produces: Produces = .json,
+    init(_ method: String, _ path: String, produces: Produces = .json,
          session handler: @escaping @Sendable (RequestContext, Session) throws(APIError) -> Reply) {
         self.method = method
         self.path = path
@@ -41,7 +41,7 @@ enum Routes {
     static let all: [Route] = [
         Route("GET", "/livez", Handlers.livez),
         Route("GET", "/readyz", Handlers.readyz),
-        Route("GET", "/openapi.yaml", .negotiated, Handlers.openAPI),
+        Route("GET", "/openapi.yaml", produces: .negotiated, Handlers.openAPI),
         Route("GET", "/v1/ops", Handlers.listOps),
         Route("GET", "/v1/ops/{op}", Handlers.getOp),
 
@@ -62,12 +62,12 @@ enum Routes {
         Route("GET", "/v1/sessions/{sid}/arrays/{aid}", session: Handlers.getArray),
         Route("DELETE", "/v1/sessions/{sid}/arrays/{aid}", session: Handlers.deleteArray),
         Route("POST", "/v1/sessions/{sid}/release", session: Handlers.release),
-        Route("GET", "/v1/sessions/{sid}/arrays/{aid}/data", .negotiated, session: Handlers.getData),
+        Route("GET", "/v1/sessions/{sid}/arrays/{aid}/data", produces: .negotiated, session: Handlers.getData),
         Route("PUT", "/v1/sessions/{sid}/arrays/{aid}/data", session: Handlers.putData),
         Route("PUT", "/v1/sessions/{sid}/arrays/{aid}/grad", session: Handlers.attachGrad),
-        Route("GET", "/v1/sessions/{sid}/arrays/{aid}/grad", .negotiated, session: Handlers.getGrad),
+        Route("GET", "/v1/sessions/{sid}/arrays/{aid}/grad", produces: .negotiated, session: Handlers.getGrad),
         Route("POST", "/v1/sessions/{sid}/arrays/{aid}/detach", session: Handlers.detach),
-        Route("GET", "/v1/sessions/{sid}/arrays/{aid}/graph", .negotiated, session: Handlers.graph),
+        Route("GET", "/v1/sessions/{sid}/arrays/{aid}/graph", produces: .negotiated, session: Handlers.graph),
         Route("POST", "/v1/sessions/{sid}/mark_variables", session: Handlers.markVariables),
 
         Route("POST", "/v1/sessions/{sid}/ops/{op}", session: Handlers.invoke),

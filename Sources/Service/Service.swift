@@ -26,6 +26,7 @@ public final class Service: HTTPHandler {
     private let log: (@Sendable (RequestLog) -> Void)?
     private let sweeping = Atomic<Bool>(false)
     private let apiKeys: Set<String>
+    private let rateLimiter: RateLimiter?
 
     /// Creates the service; `log` receives one entry per request.
     public init(configuration: ServiceConfiguration = ServiceConfiguration(),
@@ -34,16 +35,18 @@ public final class Service: HTTPHandler {
         interpreter = Interpreter(maxSteps: configuration.maxProgramSteps, maxDepth: configuration.maxProgramDepth)
         openAPIDocument = OpenAPIDocument.load(path: configuration.openAPIPath)
         apiKeys = configuration.apiKeys
-        self.log = log
-        var router = Router<Int>()
-        for (index, route) in Routes.all.enumerated() {
-            router.add(route.method, route.path, index)
+        rateLimiter = configuration.rateLimit.map {
+            RateLimiter(rate: $0, burst: configuration.rateLimitBurst, clock: configuration.clock)
         }
-        self.router = router
+        self.log = log
+        router = Router(Routes.all.enumerated().map { (method: $0.element.method, pattern: $0.element.path, route: $0.offset) })
     }
 
     /// The route templates served, as `(method, path)` pairs (for the contract test).
     public static var routeTable: [(method: String, path: String)] { Routes.all.map { ($0.method, $0.path) } }
+
+    /// True when an OpenAPI document was found to serve at `/openapi.yaml`.
+    public var servesOpenAPI: Bool { openAPIDocument != nil }
 
     /// Number of live sessions.
     public var sessionCount: Int { registry.count }
@@ -85,23 +88,28 @@ public final class Service: HTTPHandler {
         }
         let route: Route
         var request = request
-        switch router.match(method: request.method, path: request.path) {
+        switch router.match(method: request.method, path: request.rawPath) {
         case .notFound:
             finish(Self.problem(APIError(.notFound, "No route for \(request.path)."), request), nil, nil)
+            return
+        case .invalidPath:
+            finish(Self.problem(APIError(.invalidArgument, "The request path cannot be decoded."), request), nil, nil)
             return
         case .methodNotAllowed(let allowed):
             let error = APIError(.methodNotAllowed, "\(request.method) is not allowed on \(request.path); allowed: \(allowed.joined(separator: ", ")).",
                                  headers: [("Allow", allowed.joined(separator: ", "))])
             finish(Self.problem(error, request), nil, nil)
             return
-        case .matched(let index, let parameters):
+        case .found(let index, let parameters):
             route = Routes.all[index]
             request.pathParameters = parameters
         }
-        let context = RequestContext(request: request, service: self)
+        let routed = request
+        let context = RequestContext(request: routed, service: self)
         let sessionID = request.pathParameters["sid"]
         do {
-            try authorize(request, route: route)
+            let client = try authorize(request, route: route)
+            try limitRate(client, route: route)
             if route.produces == .json { try Negotiation.requireJSON(request) }
             switch route.action {
             case .global(let handler):
@@ -110,7 +118,7 @@ public final class Service: HTTPHandler {
                 let handle = try registry.begin(sessionID ?? "")
                 handle.async { [registry] session in
                     let reply: Reply
-                    do { reply = try handler(context, session) } catch { reply = Self.problem(error, request) }
+                    do { reply = try handler(context, session) } catch { reply = Self.problem(error, routed) }
                     registry.finish(handle, status: SessionStatus(session))
                     finish(reply, route.path, sessionID)
                 }
@@ -120,9 +128,11 @@ public final class Service: HTTPHandler {
         }
     }
 
-    /// API keys, when configured, guard everything under `/v1`.
-    private func authorize(_ request: HTTPRequest, route: Route) throws(APIError) {
-        guard !apiKeys.isEmpty, route.path.hasPrefix("/v1/") else { return }
+    /// API keys, when configured, guard everything under `/v1`. Returns the client's identity
+    /// for rate limiting: its key, else its address.
+    private func authorize(_ request: HTTPRequest, route: Route) throws(APIError) -> String {
+        let address = request.remoteAddress ?? "unknown"
+        guard !apiKeys.isEmpty, route.path.hasPrefix("/v1/") else { return address }
         let bearer = request.headers["Authorization"].flatMap { value -> String? in
             value.lowercased().hasPrefix("bearer ") ? String(value.dropFirst(7)).trimmingSpaces() : nil
         }
@@ -130,6 +140,15 @@ public final class Service: HTTPHandler {
             throw APIError(.unauthorized, "This server requires an API key: send 'Authorization: Bearer <key>'.",
                            headers: [("WWW-Authenticate", "Bearer")])
         }
+        return "key:" + key
+    }
+
+    /// 429 `rate-limited` when the client's bucket is empty.
+    private func limitRate(_ client: String, route: Route) throws(APIError) {
+        guard let rateLimiter, route.path.hasPrefix("/v1/"), let wait = rateLimiter.take(client) else { return }
+        let seconds = max(1, Int(wait.rounded(.up)))
+        throw APIError(.rateLimited, "Too many requests; at most \(rateLimiter.rate) per second are allowed per client.",
+                       headers: [("Retry-After", String(seconds))])
     }
 
     static func problem(_ error: APIError, _ request: HTTPRequest) -> Reply {

@@ -185,9 +185,10 @@ final class Session {
         case .values(let values, let shape, let dtype):
             return try engine { () throws(AutogradError) in try context.array(values, shape: shape, dtype: dtype) }
         case .bytes(let bytes, let shape, let dtype):
-            return try engine { () throws(AutogradError) in
-                try bytes.withUnsafeBytes { (raw) throws(AutogradError) in try context.array(bytes: raw, shape: shape, dtype: dtype) }
+            let made = bytes.withUnsafeBytes { raw in
+                Result { () throws(AutogradError) in try context.array(bytes: raw, shape: shape, dtype: dtype) }
             }
+            return try engine { () throws(AutogradError) in try made.get() }
         }
     }
 
@@ -436,13 +437,14 @@ final class Session {
         let function = Function(
             forward: { [weak self] _, inputs in
                 guard let self else { throw APIError(.internal, "The session is gone.") }
-                let table = ArrayTable(parent: self.arrays)
+                // Names are local to the function; the forward's stay visible to its backward.
+                let table = ArrayTable()
                 locals.table = table
                 return try interpreter.runBody(definition.forward, inputs: inputs, session: self, table: table, part: "forward")
             },
             backward: { [weak self] _, outputGrads in
                 guard let self else { throw APIError(.internal, "The session is gone.") }
-                let table = ArrayTable(parent: locals.table ?? self.arrays)
+                let table = ArrayTable(parent: locals.table)
                 return try interpreter.runBody(definition.backward, inputs: outputGrads, session: self, table: table, part: "backward")
             })
         functions[id] = function
