@@ -41,11 +41,13 @@ enum Negotiation {
                  ["actual": .string(type), "expected": .string(accepted)])
     }
 
-    /// The media ranges of `Accept` that are not refused (`q=0`), lower-cased, without parameters.
-    static func acceptedRanges(_ request: HTTPRequest) -> [String]? {
+    /// The media ranges of `Accept`, lower-cased and without parameters: those accepted in order,
+    /// and those refused with `q=0`.
+    static func acceptedRanges(_ request: HTTPRequest) -> (accepted: [String], refused: Set<String>)? {
         let values = request.headers.values("Accept")
         guard !values.isEmpty else { return nil }
         var ranges: [String] = []
+        var refusedRanges = Set<String>()
         for value in values {
             for item in value.split(separator: ",") {
                 let parts = item.split(separator: ";").map { String($0).trimmingSpaces().lowercased() }
@@ -54,22 +56,23 @@ enum Negotiation {
                     let compact = parameter.replacingSpaces()
                     return compact.hasPrefix("q=") && Double(compact.dropFirst(2)) == 0
                 }
-                if !refused { ranges.append(range) }
+                if refused { refusedRanges.insert(range) } else { ranges.append(range) }
             }
         }
-        return ranges
+        return (ranges, refusedRanges)
     }
 
     /// The first of `offered` media types the client accepts (in the client's order of ranges);
     /// the first offered one when there is no `Accept`; nil when nothing matches.
     static func choose(_ request: HTTPRequest, offered: [String]) -> String? {
-        guard let ranges = acceptedRanges(request) else { return offered.first }
+        guard let (ranges, refused) = acceptedRanges(request) else { return offered.first }
+        let candidates = offered.filter { !refused.contains($0) }
         for range in ranges {
-            if range == "*/*" { return offered.first }
+            if range == "*/*" { return candidates.first }
             if range.hasSuffix("/*") {
                 let prefix = range.dropLast(1)
-                if let match = offered.first(where: { $0.hasPrefix(prefix) }) { return match }
-            } else if let match = offered.first(where: { $0 == range }) {
+                if let match = candidates.first(where: { $0.hasPrefix(prefix) }) { return match }
+            } else if let match = candidates.first(where: { $0 == range }) {
                 return match
             }
         }
