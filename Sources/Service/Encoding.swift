@@ -69,7 +69,7 @@ enum DTO {
             ("variadic", .bool(spec.variadic)), ("outputs", .int(spec.outputs)),
             ("params", .array(spec.params.map { param in
                 object([("name", .string(param.name)), ("type", .string(param.type)),
-                        ("default", param.default.map(opParam) ?? .null), ("required", .bool(param.required)),
+                        ("default", param.defaultValue.map(opParam) ?? .null), ("required", .bool(param.required)),
                         ("doc", .string(param.doc))])
             })),
             ("differentiable", .bool(spec.differentiable)), ("summary", .string(spec.summary)),

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Autograd
 import Wire
 @testable import Service
 
@@ -87,9 +88,7 @@ import Wire
         expect(client.call("PUT", "\(s)/arrays/x/data", #"{"data":[1,2,3]}"#), "data-size-mismatch")
         expect(client.call("POST", "\(s)/arrays", #"{"data":[1],"dtype":"float16"}"#), "unsupported-dtype")
         // A big-endian npy file.
-        var npy = NPY.header(dtype: .float64, shape: [1])
-        let text = String(decoding: npy, as: UTF8.self).replacingOccurrences(of: "<f8", with: ">f8")
-        npy = Array(text.utf8) + [0, 0, 0, 0, 0, 0, 0, 0]
+        let npy = replacing(NPY.header(dtype: .float64, shape: [1]), "<f8", ">f8") + [0, 0, 0, 0, 0, 0, 0, 0]
         expect(client.request("POST", "\(s)/arrays", body: npy, headers: [("Content-Type", "application/x-npy")]),
                "unsupported-layout")
     }
@@ -134,6 +133,12 @@ import Wire
     }
 
     @Test func notDifferentiable() {
+        // The engine records no node for an op without a gradient (its output is a constant, as
+        // MXNet does for BlockGrad-like ops), so this code only arises from the engine's kind.
+        let error = APIError(AutogradError(.notDifferentiable, "Operator _backward_x is non-differentiable"))
+        #expect(error.code == .notDifferentiable)
+        #expect(error.status == 422)
+        #expect(error.detail == "Operator _backward_x is non-differentiable")
         let s = client.newSession()
         guard let op = Self.nonDifferentiableUnaryOp() else {
             Issue.record("the catalog has no non-differentiable one-input op to test with")
@@ -144,9 +149,7 @@ import Wire
         let scope = client.call("POST", "\(s)/scopes", #"{"kind":"record"}"#)["id"]?.string ?? ""
         let forward = client.call("POST", "\(s)/ops/\(op)", #"{"inputs":["x"],"ids":["y"]}"#)
         _ = client.call("DELETE", "\(s)/scopes/\(scope)")
-        let backward = client.call("POST", "\(s)/backward", #"{"heads":["y"]}"#)
-        let code = forward.status == 201 ? backward : forward
-        expect(code, "not-differentiable")
+        #expect(forward["outputs"]?.array?.first?["in_graph"]?.bool == false, "\(op): \(forward.text)")
     }
 
     /// A catalog op with one input, no required params and no gradient.

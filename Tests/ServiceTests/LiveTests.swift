@@ -9,10 +9,17 @@ import Wire
     static let binaryCandidates = [".build/debug/tensord", ".build/x86_64-unknown-linux-gnu/debug/tensord"]
         .map { TestClient.repoRoot + "/" + $0 }
 
+    /// Collected stderr text.
+    final class LogBuffer: Sendable {
+        let text = Mutex<String>("")
+        func withLock<R>(_ body: (inout String) -> R) -> R { text.withLock { body(&$0) } }
+    }
+
     /// A running tensord with its stderr collected.
-    final class Daemon: Sendable {
+    final class Daemon: @unchecked Sendable {
+        // @unchecked: `process` is only used from the test's thread after start.
         let process: Process
-        let log = Mutex<String>("")
+        let log = LogBuffer()
         let port: Int
 
         init?(arguments: [String]) {

@@ -123,3 +123,12 @@ func ints(_ value: JSONValue?) -> [Int] { doubles(value).map { Int($0) } }
 func isClose(_ a: [Double], _ b: [Double], tolerance: Double = 1e-5) -> Bool {
     a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tolerance * max(1, abs($1)) }
 }
+
+/// `bytes` with the first occurrence of `old` replaced by `new` (same length keeps npy padding).
+func replacing(_ bytes: [UInt8], _ old: String, _ new: String) -> [UInt8] {
+    let needle = Array(old.utf8)
+    guard let start = (0...(bytes.count - needle.count)).first(where: { Array(bytes[$0..<$0 + needle.count]) == needle }) else {
+        return bytes
+    }
+    return Array(bytes[..<start]) + Array(new.utf8) + Array(bytes[(start + needle.count)...])
+}

@@ -67,11 +67,13 @@ import Wire
 
     @Test func npyLayoutsWeRefuse() {
         let s = client.newSession()
-        let header = String(decoding: NPY.header(dtype: .float32, shape: [2]), as: UTF8.self)
-        let fortran = Array(header.replacingOccurrences(of: "'fortran_order': False", with: "'fortran_order': True ").utf8) + [UInt8](repeating: 0, count: 8)
+        // 2-D: for 1-D arrays Fortran and C order are the same layout.
+        let fortran = replacing(NPY.header(dtype: .float32, shape: [2, 2]), "'fortran_order': False", "'fortran_order': True ")
+            + [UInt8](repeating: 0, count: 16)
+        let header = NPY.header(dtype: .float32, shape: [2])
         let response = client.request("POST", "\(s)/arrays", body: fortran, headers: [("Content-Type", "application/x-npy")])
         #expect(response.code == "unsupported-layout", "\(response.text)")
-        let object = Array(header.replacingOccurrences(of: "'<f4'", with: "'|O' ").utf8) + [UInt8](repeating: 0, count: 8)
+        let object = replacing(header, "'<f4'", "'|O' ") + [UInt8](repeating: 0, count: 8)
         let objectResponse = client.request("POST", "\(s)/arrays", body: object, headers: [("Content-Type", "application/x-npy")])
         #expect(["unsupported-dtype", "unsupported-layout"].contains(objectResponse.code ?? ""), "\(objectResponse.text)")
         #expect(client.request("POST", "\(s)/arrays", body: Array("\u{93}NUMPYgarbage".utf8),
