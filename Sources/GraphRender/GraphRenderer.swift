@@ -6,8 +6,7 @@
 public enum GraphRenderer {
     /// The graph as an SVG document (UTF-8 text, no external fonts, CSS or scripts).
     public static func svg(_ graph: RenderGraph, options: RenderOptions = .init()) throws(GraphRenderError) -> String {
-        let visible = try VisibleGraph(graph, options: options)
-        return svg(visible, layout: GraphLayout(visible))
+        svg(try VisibleGraph(graph, options: options))
     }
 
     /// The graph in Graphviz DOT syntax.
@@ -28,9 +27,9 @@ public enum GraphRenderer {
 
     private static let edgeColour = "#64748b", headerLine = 18.0
 
-    /// SVG for a graph already laid out (`layout` must be `GraphLayout(visible)`).
-    public static func svg(_ visible: VisibleGraph, layout: GraphLayout) -> String {
-        let n = Text.number
+    /// SVG for a visible graph, laid out by `GraphLayout`.
+    public static func svg(_ visible: VisibleGraph) -> String {
+        let layout = GraphLayout(visible), n = Text.number
         // Header: a legend line, then one line per note.
         var legend: [(label: String, style: Style, dashed: Bool, head: Bool)] = [
             ("variable", style(.variable), false, false),
@@ -38,12 +37,13 @@ public enum GraphRenderer {
             ("gradient reached", style(.op, highlighted: true), false, false),
             ("head", style(.op), false, true),
         ]
+        if visible.nodes.contains(where: { $0.kind == .constant }) { legend.insert(("constant", style(.constant), false, false), at: 1) }
         if visible.nodes.contains(where: { $0.hiddenInputs > 0 }) { legend.append(("inputs not shown", style(.op), true, false)) }
         let header = GraphLayout.margin + headerLine * Double(1 + visible.notes.count)
         var x = GraphLayout.margin, legendSVG = ""
         for item in legend {
-            legendSVG += "<rect x=\"\(n(x))\" y=\"\(n(GraphLayout.margin - 1))\" width=\"16\" height=\"11\" rx=\"2\" fill=\"\(item.style.fill)\" "
-                + "stroke=\"\(item.style.stroke)\" stroke-width=\"\(item.head ? 2.5 : 1)\"\(item.dashed ? " stroke-dasharray=\"4,2\"" : "")/>"
+            legendSVG += "<rect x=\"\(n(x))\" y=\"\(n(GraphLayout.margin - 1))\" width=\"16\" height=\"11\" rx=\"\(item.style.corner > 3 ? 5 : 1)\" "
+                + "fill=\"\(item.style.fill)\" stroke=\"\(item.style.stroke)\" stroke-width=\"\(item.head ? 2.5 : 1.2)\"\(item.dashed ? " stroke-dasharray=\"4,2\"" : "")/>"
                 + "<text x=\"\(n(x + 22))\" y=\"\(n(GraphLayout.margin + 9))\" fill=\"#334155\">\(Text.xml(item.label))</text>\n"
             x += 22 + Double(item.label.count) * GraphLayout.charWidth + 18
         }
@@ -102,7 +102,7 @@ public enum GraphRenderer {
     public static func dot(_ visible: VisibleGraph) -> String {
         var out = "digraph tensord {\n  graph [rankdir=TB, fontname=\"monospace\", fontsize=10, labelloc=t"
         if !visible.notes.isEmpty { out += ", label=\"\(Text.dot(visible.notes.joined(separator: "\n")))\"" }
-        out += "];\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n  edge [color=\"\(edgeColour)\"];\n"
+        out += "];\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n  edge [color=\"\(edgeColour)\", fontname=\"monospace\", fontsize=9];\n"
         for (i, node) in visible.nodes.enumerated() {
             let s = style(node.kind, highlighted: node.highlighted)
             let styles = (node.kind == .op ? [] : ["rounded"]) + ["filled"] + (node.hiddenInputs > 0 ? ["dashed"] : [])

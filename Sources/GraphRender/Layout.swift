@@ -16,11 +16,15 @@ public struct GraphLayout: Sendable, Equatable {
     /// One box per `VisibleGraph.nodes` element, same order.
     public let boxes: [Box]
     /// One route per `VisibleGraph.edges` element: the producer's bottom centre, then for each row
-    /// crossed by a long edge the points where it enters and leaves that row, then the consumer's
-    /// top centre. Gaps between rows are drawn as curves, rows as straight lines.
+    /// crossed by a long edge the points where it enters and leaves that row, then a port on the
+    /// consumer's top edge. Gaps between rows are drawn as curves, rows as straight lines. When the
+    /// long edges would need more than `waypointBudget` waypoints, the longest have no waypoints
+    /// and are drawn as one direct curve.
     public let routes: [[Point]]
     public let width: Double, height: Double
 
+    /// Most waypoints placed for long edges (the layout's cost grows with them).
+    public static let waypointBudget = 20_000
     static let margin = 16.0, rowGap = 48.0, boxGap = 24.0, waypointGap = 8.0, waypointWidth = 10.0
     static let lineHeight = 15.0, charWidth = 7.2, padding = 10.0, minBoxWidth = 64.0
 
@@ -32,13 +36,22 @@ public struct GraphLayout: Sendable, Equatable {
         let rowHeight = graph.nodes.map { Self.boxHeight(lines: $0.lines.count) }.max() ?? 0
         // Edges are grouped by consumer in increasing index and producers come first, so one pass suffices.
         var layerOf = [Int](repeating: 0, count: real)
-        for e in graph.edges { layerOf[e.to] = max(layerOf[e.to], layerOf[e.from] + 1) }
+        var firstConsumerLayer = [Int?](repeating: nil, count: real), hasInputs = [Bool](repeating: false, count: real)
+        for e in graph.edges { layerOf[e.to] = max(layerOf[e.to], layerOf[e.from] + 1); hasInputs[e.to] = true }
+        // Leaves sit in the row just above their highest consumer, not all in the top row (shorter edges).
+        for e in graph.edges { firstConsumerLayer[e.from] = min(firstConsumerLayer[e.from] ?? layerOf[e.to], layerOf[e.to]) }
+        for v in 0..<real where !hasInputs[v] { if let below = firstConsumerLayer[v] { layerOf[v] = below - 1 } }
         var widths = graph.nodes.map { node in
             max(Self.minBoxWidth, Double(node.lines.map(\.count).max() ?? 0) * Self.charWidth + 2 * Self.padding)
         }
         var preds = [[Int]](repeating: [], count: real), succs = [[Int]](repeating: [], count: real)
+        // Waypoints cost time and bytes; past the budget the longest edges are drawn as direct curves.
+        let spans = graph.edges.map { layerOf[$0.to] - layerOf[$0.from] - 1 }
+        var waypoints = spans.reduce(0, +), directFrom = Int.max
+        for span in spans.sorted(by: >) where waypoints > Self.waypointBudget { waypoints -= span; directFrom = span }
         var chains: [[Int]] = []
-        for e in graph.edges {
+        for (e, span) in zip(graph.edges, spans) {
+            if span > 0 && span >= directFrom { chains.append([e.from, e.to]); continue }
             var chain = [e.from]
             for layer in (layerOf[e.from] + 1)..<layerOf[e.to] {
                 layerOf.append(layer); widths.append(Self.waypointWidth); preds.append([]); succs.append([])
@@ -61,23 +74,33 @@ public struct GraphLayout: Sendable, Equatable {
         boxes = (0..<real).map { v in
             Box(x: centres[v] + shift - widths[v] / 2, y: top(layerOf[v]), width: widths[v], height: rowHeight, layer: layerOf[v])
         }
-        routes = chains.map { chain in
+        var routes = chains.map { chain in
             var points = [Point(x: centres[chain[0]] + shift, y: top(layerOf[chain[0]]) + rowHeight)]
             for w in chain.dropFirst().dropLast() {
                 points.append(Point(x: centres[w] + shift, y: top(layerOf[w])))
                 points.append(Point(x: centres[w] + shift, y: top(layerOf[w]) + rowHeight))
             }
-            let last = chain[chain.count - 1]
-            points.append(Point(x: centres[last] + shift, y: top(layerOf[last])))
             return points
         }
+        // Entry ports spread over the consumer's top edge, in the left-to-right order of the
+        // routes arriving, so that converging edges stay apart without crossing there.
+        var arriving = [[Int]](repeating: [], count: real)
+        for (i, chain) in chains.enumerated() { arriving[chain[chain.count - 1]].append(i) }
+        for (v, incoming) in arriving.enumerated() {
+            let sorted = incoming.sorted { (routes[$0][routes[$0].count - 1].x, $0) < (routes[$1][routes[$1].count - 1].x, $1) }
+            for (k, i) in sorted.enumerated() {
+                let box = boxes[v]
+                routes[i].append(Point(x: box.x + box.width * Double(k + 1) / Double(sorted.count + 1), y: box.y))
+            }
+        }
+        self.routes = routes
         width = (layerOf.indices.map { centres[$0] + shift + widths[$0] / 2 }.max() ?? 0) + Self.margin
         height = layers == 0 ? 2 * Self.margin : top(layers - 1) + rowHeight + Self.margin
     }
 
     /// Barycentre sweeps, alternately downwards (by predecessors) and upwards (by successors);
     /// returns the ordering with the fewest crossings seen.
-    private static func orderRows(_ start: [[Int]], preds: [[Int]], succs: [[Int]]) -> [[Int]] {
+    static func orderRows(_ start: [[Int]], preds: [[Int]], succs: [[Int]]) -> [[Int]] {
         var rows = start
         var position = [Int](repeating: 0, count: preds.count)
         for row in rows { for (i, v) in row.enumerated() { position[v] = i } }

@@ -38,7 +38,10 @@ public struct RenderGraph: Sendable, Equatable {
 /// How much of a graph is drawn.
 public struct RenderOptions: Sendable, Equatable {
     /// At most this many boxes are drawn (after collapsing); the rest is cut with a visible note.
+    /// Must be in 1...`maxNodesLimit`.
     public var maxNodes: Int
+    /// Largest accepted `maxNodes`: bounds the time and size of one rendering.
+    public static let maxNodesLimit = 10_000
     /// Chains of at least this many identical operator nodes are drawn as one "op ×k" box; 0 disables.
     public var collapseRepeats: Int
 

@@ -35,7 +35,9 @@ public struct VisibleGraph: Sendable, Equatable {
     public let notes: [String]
 
     public init(_ graph: RenderGraph, options: RenderOptions = .init()) throws(GraphRenderError) {
-        guard options.maxNodes >= 1 else { throw .invalidOption("maxNodes must be at least 1, got \(options.maxNodes)") }
+        guard (1...RenderOptions.maxNodesLimit).contains(options.maxNodes) else {
+            throw .invalidOption("maxNodes must be between 1 and \(Text.grouped(RenderOptions.maxNodesLimit)), got \(options.maxNodes)")
+        }
         guard options.collapseRepeats >= 0 else { throw .invalidOption("collapseRepeats must not be negative, got \(options.collapseRepeats)") }
         let nodes = graph.nodes
         let order = try Self.topologicalOrder(graph)
@@ -71,10 +73,10 @@ public struct VisibleGraph: Sendable, Equatable {
         for (g, members) in groups.enumerated() { for m in members { groupOf[m] = g } }
         // Distinct input groups in argument order, with how often each is used.
         let groupInputs: [[(group: Int, count: Int)]] = groups.map { members in
-            var seen: [(group: Int, count: Int)] = []
+            var seen: [(group: Int, count: Int)] = [], slot: [Int: Int] = [:]
             for input in inputs[members[0]] {
                 let g = groupOf[input]
-                if let k = seen.firstIndex(where: { $0.group == g }) { seen[k].count += 1 } else { seen.append((g, 1)) }
+                if let k = slot[g] { seen[k].count += 1 } else { slot[g] = seen.count; seen.append((g, 1)) }
             }
             return seen
         }

@@ -13,7 +13,8 @@ final class Connection: @unchecked Sendable {
     let fd: Int32
     private let peer: String?
     private let tls: TLSSession?
-    private unowned let loop: EventLoop
+    /// The loop owns its connections and outlives them.
+    private unowned(unsafe) let loop: EventLoop
     private var state: ConnectionState
     private var parser: RequestParser
     /// Input that arrived but was not parsed yet (parsing paused at the pipelining limit).
@@ -157,9 +158,12 @@ final class Connection: @unchecked Sendable {
 
     private func resumeParsing() {
         guard !unparsed.isEmpty else { return }
-        let held = unparsed
-        let used = held.withUnsafeBytes { parse($0) }
-        unparsed = Array(held[used...])
+        // Parse from a second reference so that `unparsed` is not borrowed while handlers run.
+        let used: Int = {
+            let held = unparsed
+            return held.withUnsafeBytes { parse($0) }
+        }()
+        if used > 0 { unparsed.removeFirst(used) }
     }
 
     /// Feeds the parser until it needs more input or the pipelining limit pauses it; returns the
@@ -229,6 +233,15 @@ final class Connection: @unchecked Sendable {
 
     private func responded(_ sequence: Int, _ response: HTTPResponse) {
         guard !closed else { return }
+        // Fast path: the only outstanding request answered inline; no slot bookkeeping.
+        if sequence == firstSequence, outgoing.count == 1, stream == nil, case .pending(let info) = outgoing[0] {
+            outgoing.removeAll(keepingCapacity: true)
+            firstSequence += 1
+            state.responseQueued()
+            serialize(response, info)
+            if !inReadBatch { flush() }
+            return
+        }
         // Count interim entries between the front and this slot: sequences number requests only.
         var index = 0
         var seen = firstSequence
@@ -273,7 +286,8 @@ final class Connection: @unchecked Sendable {
     private func serialize(_ response: HTTPResponse, _ info: RequestInfo) {
         var response = response
         let context = loop.context
-        if let policy = context.configuration.compression {
+        if case .bytes(let body) = response.body, body.count >= context.compressionMinimum,
+           let policy = context.configuration.compression {
             Compression.compressIfAccepted(&response, acceptEncoding: info.acceptEncoding, policy: policy)
         }
         let keepAlive = info.keepAlive && !draining

@@ -21,6 +21,8 @@ final class EventLoop: @unchecked Sendable {
     private var connectionCount = 0
     private var shutdownDeadline: Int64?
     private var finished = false
+    /// The listener is out of epoll after EMFILE/ENFILE; the sweep puts it back.
+    private var acceptPaused = false
 
     /// The loop's clock, read once per wake-up (monotonic ns).
     private(set) var now: Int64 = monotonicNow()
@@ -159,8 +161,13 @@ final class EventLoop: @unchecked Sendable {
             do throws(SocketError) {
                 accepted = try listener.accept()
             } catch {
-                // EMFILE/ENFILE/ECONNABORTED: nothing to do for this one; try again on the next wake-up.
-                return
+                if case .failed(_, let code) = error, code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM {
+                    // Out of descriptors or memory: stop watching the listener (level-triggered, it would
+                    // spin) until the next sweep, when connections may have closed.
+                    _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listener.fd, nil)
+                    acceptPaused = true
+                }
+                return   // ECONNABORTED and the like concern only that one connection
             }
             guard case .done(let (fd, peer)) = accepted else { return }
             guard context.connectionOpened() else {
@@ -197,6 +204,10 @@ final class EventLoop: @unchecked Sendable {
 
     /// The coarse timer: one pass over the connections enforces every deadline.
     private func sweep() {
+        if acceptPaused, let listener {
+            acceptPaused = false
+            try? add(fd: listener.fd, events: EPOLLIN.rawValue)
+        }
         let timeouts = context.configuration.timeouts
         for case let connection? in connections { connection.sweep(now: now, timeouts: timeouts) }
     }

@@ -10,6 +10,8 @@ final class ServerContext: Sendable {
     let tls: TLSContext?
     /// The response serialiser, with the configured `Server` name pre-encoded.
     let writer: ResponseWriter
+    /// Bodies below this size are never compressed (checked before any header lookup).
+    let compressionMinimum: Int
     private let openConnections = Atomic<Int>(0)
 
     init(configuration: ServerConfiguration, handler: any HTTPHandler, tls: TLSContext?) {
@@ -17,6 +19,7 @@ final class ServerContext: Sendable {
         self.handler = handler
         self.tls = tls
         writer = ResponseWriter(serverName: configuration.serverName)
+        compressionMinimum = configuration.compression?.minimumSize ?? Int.max
     }
 
     /// Counts a new connection; false when the cap is reached (the caller closes it).
@@ -65,6 +68,9 @@ public final class Server: Sendable {
 
     /// Binds the listeners and starts the loops; returns at once.
     public func start() throws(SocketError) {
+        precondition(state.withLock { $0.loops.isEmpty }, "Server.start() called twice")
+        // A peer that vanishes mid-write must give EPIPE, not kill the process (OpenSSL writes too).
+        signal(SIGPIPE, SIG_IGN)
         let configuration = context.configuration
         var loops: [EventLoop] = []
         var port = configuration.port
@@ -107,6 +113,9 @@ public final class Server: Sendable {
             loop.execute { loop.beginShutdown(deadline: monotonicNow() &+ remaining) }
         }
     }
+
+    /// True once `run()` has installed its SIGTERM/SIGINT handlers.
+    var handlesSignals: Bool { state.withLock { !$0.signals.isEmpty } }
 
     /// Blocks until every loop has stopped.
     public func wait() { stopped.wait() }

@@ -134,11 +134,13 @@ private struct JSONReader {
 
     func invalidValueStart() -> WireError {
         let c = p[pos]
-        if c == 0x4E || c == 0x49 || (c == Byte.minus && pos + 1 < end && p[pos + 1] == 0x49) {
-            return fail("bare NaN/Infinity is not valid JSON; send non-finite values as the strings \"NaN\", \"Infinity\", \"-Infinity\", or send the array as application/x-npy")
-        }
+        if c == 0x4E || c == 0x49 { return bareNonFinite(at: pos) }
         if c >= 0x20 && c < 0x7F { return fail("unexpected character '\(Character(Unicode.Scalar(c)))', expected a value") }
         return fail("unexpected byte 0x\(String(c, radix: 16, uppercase: true)), expected a value")
+    }
+
+    func bareNonFinite(at offset: Int) -> WireError {
+        fail("bare NaN/Infinity is not valid JSON; send non-finite values as the strings \"NaN\", \"Infinity\", \"-Infinity\", or send the array as application/x-npy", at: offset)
     }
 
     mutating func expectLiteral(_ word: StaticString) throws(WireError) {
@@ -413,7 +415,10 @@ private struct JSONReader {
             negative = true
             pos += 1
         }
-        guard pos < end, p[pos] &- Byte.zero < 10 else { throw fail("expected a digit in the number", at: pos) }
+        guard pos < end, p[pos] &- Byte.zero < 10 else {
+            if pos < end && p[pos] == 0x49 { throw bareNonFinite(at: start) }
+            throw fail("expected a digit in the number", at: pos)
+        }
         var mantissa: UInt64 = 0
         var significant = 0
         var exponent = 0

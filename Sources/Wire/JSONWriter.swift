@@ -4,7 +4,7 @@
 /// fraction, floating-point values via Swift's shortest round-trip formatting (`Float` values
 /// with Float32 digits, not Double digits). Non-finite values are written as the strings
 /// `"NaN"`, `"Infinity"`, `"-Infinity"`. Pieces can be composed with `writeRaw`, e.g. a tensor
-/// object whose `data` is written from a `[Float]` buffer by `writeNumbers`.
+/// object whose `data` is written from a `[Float]` buffer by `writeFloats`.
 public struct JSONWriter: Sendable {
     /// The bytes written so far.
     public var bytes: [UInt8]
@@ -67,7 +67,7 @@ public struct JSONWriter: Sendable {
             var s = Int(n.double).description
             s.withUTF8 { bytes.append(contentsOf: $0) }
         } else {
-            writeNumbers(CollectionOfOne(n.double), bracketed: false)
+            withUnsafePointer(to: n.double) { writeDoubles(UnsafeBufferPointer(start: $0, count: 1), bracketed: false) }
         }
     }
 
@@ -101,32 +101,65 @@ public struct JSONWriter: Sendable {
         }
     }
 
-    /// Appends `values` as a flat JSON array (`bracketed`) or a single number, in shortest
-    /// round-trip form for the element type; non-finite values as the three strings.
-    public mutating func writeNumbers<C: Collection>(_ values: C, bracketed: Bool = true)
-    where C.Element: BinaryFloatingPoint & LosslessStringConvertible {
-        // Longest shortest forms: Float "-1.17549435e-38" (15), Double "-2.2250738585072014e-308" (24).
-        let maxLength = C.Element.significandBitCount > 23 ? 25 : 16
+    /// Appends `values` as a flat JSON array of shortest Float32 texts (non-generic entry point,
+    /// specialised here so callers in other modules get the fast loop).
+    public mutating func writeFloats(_ values: UnsafeBufferPointer<Float>) {
         let old = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: values.count * maxLength + 2))
+        // 15 bytes for the longest text ("-1.17549435e-38"), one for the comma.
+        bytes.append(contentsOf: repeatElement(0, count: values.count * 16 + 2))
+        let written = Float32Format.pow5InvSplit.withUnsafeBufferPointer { inv in
+            Float32Format.pow5Split.withUnsafeBufferPointer { pow5 in
+                bytes.withUnsafeMutableBufferPointer { buffer -> Int in
+                    let out = buffer.baseAddress! + old
+                    out[0] = 0x5B
+                    var n = 1
+                    for (i, x) in values.enumerated() {
+                        if i > 0 { out[n] = 0x2C; n += 1 }
+                        if x.isFinite {
+                            n += Float32Format.write(x, to: out + n, inv.baseAddress!, pow5.baseAddress!)
+                        } else {
+                            n += JSONWriter.writeSpecial(Double(x), to: out + n)
+                        }
+                    }
+                    out[n] = 0x5D
+                    return n + 1
+                }
+            }
+        }
+        bytes.removeLast(bytes.count - old - written)
+    }
+
+    private static func writeSpecial(_ x: Double, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        let special: StaticString = x.isNaN ? "\"NaN\"" : (x < 0 ? "\"-Infinity\"" : "\"Infinity\"")
+        out.update(from: special.utf8Start, count: special.utf8CodeUnitCount)
+        return special.utf8CodeUnitCount
+    }
+
+    /// Appends `values` as a flat JSON array of shortest round-trip Float64 texts.
+    public mutating func writeDoubles(_ values: UnsafeBufferPointer<Double>) {
+        writeDoubles(values, bracketed: true)
+    }
+
+    private mutating func writeDoubles(_ values: UnsafeBufferPointer<Double>, bracketed: Bool) {
+        // 24 bytes for the longest text ("-2.2250738585072014e-308"), one for the comma.
+        let old = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: values.count * 25 + 2))
         let written = bytes.withUnsafeMutableBufferPointer { buffer -> Int in
             let out = buffer.baseAddress! + old
             var n = 0
             if bracketed { out[0] = 0x5B; n = 1 }
-            var first = true
-            for x in values {
-                if !first { out[n] = 0x2C; n += 1 }
-                first = false
+            for (i, x) in values.enumerated() {
+                if i > 0 { out[n] = 0x2C; n += 1 }
                 if x.isFinite {
+                    // Swift's description is the shortest round-trip text, and every form it
+                    // produces for finite values ("0.1", "1e-05", "1e+300") is a JSON number.
                     var s = x.description
                     s.withUTF8 { u in
                         (out + n).update(from: u.baseAddress!, count: u.count)
                         n += u.count
                     }
                 } else {
-                    let special: StaticString = x.isNaN ? "\"NaN\"" : (x < 0 ? "\"-Infinity\"" : "\"Infinity\"")
-                    (out + n).update(from: special.utf8Start, count: special.utf8CodeUnitCount)
-                    n += special.utf8CodeUnitCount
+                    n += JSONWriter.writeSpecial(x, to: out + n)
                 }
             }
             if bracketed { out[n] = 0x5D; n += 1 }
@@ -138,7 +171,7 @@ public struct JSONWriter: Sendable {
     /// The shortest round-trip text of `v` (for messages).
     static func numberText(_ v: Double) -> String {
         var w = JSONWriter(capacity: 32)
-        w.writeNumbers(CollectionOfOne(v), bracketed: false)
+        w.writeNumber(JSONNumber(v))
         return String(decoding: w.bytes, as: UTF8.self)
     }
 }

@@ -109,17 +109,20 @@ public enum NPY {
             throw invalid("truncated header: \(headerLength) bytes announced, \(bytes.count - prefix) present")
         }
         let header = UnsafeRawBufferPointer(rebasing: bytes[prefix..<(prefix + headerLength)])
-        var parser = HeaderParser(text: header)
+        var parser = HeaderParser(text: header, fileOffset: prefix)
         let dict = try parser.parse()
         let dtype = try dtypeFor(descr: dict.descr)
         if dict.fortranOrder && dict.shape.count > 1 {
             throw WireError(.unsupportedLayout, "unsupported .npy layout: fortran_order is True; \(hint)")
         }
-        guard let count = elementCount(dict.shape), let byteCount = byteCount(dtype: dtype, shape: dict.shape) else {
+        guard let count = elementCount(dict.shape) else {
             throw WireError(.tooLarge, "array too large: shape \(shapeText(dict.shape)) overflows the element count")
         }
         if count > maxElements {
             throw WireError(.tooLarge, "array too large: shape \(shapeText(dict.shape)) has \(count) elements, the limit is \(maxElements)")
+        }
+        guard let byteCount = byteCount(dtype: dtype, shape: dict.shape) else {
+            throw WireError(.tooLarge, "array too large: shape \(shapeText(dict.shape)) overflows the byte count")
         }
         let start = prefix + headerLength
         let present = bytes.count - start
@@ -192,9 +195,14 @@ public enum NPY {
 /// followed by space padding and a newline.
 private struct HeaderParser {
     let text: UnsafeRawBufferPointer
+    /// Where `text` starts in the file (for messages).
+    let fileOffset: Int
     var pos = 0
 
-    init(text: UnsafeRawBufferPointer) { self.text = text }
+    init(text: UnsafeRawBufferPointer, fileOffset: Int) {
+        self.text = text
+        self.fileOffset = fileOffset
+    }
 
     struct Dict {
         var descr: String
@@ -202,7 +210,9 @@ private struct HeaderParser {
         var shape: [Int]
     }
 
-    func fail(_ why: String) -> WireError { WireError(.invalidNPY, "invalid .npy header at byte \(pos): \(why)") }
+    func fail(_ why: String, at offset: Int? = nil) -> WireError {
+        WireError(.invalidNPY, "invalid .npy header at byte \(fileOffset + (offset ?? pos)): \(why)")
+    }
 
     mutating func skipSpaces() { while pos < text.count && text[pos] == 0x20 { pos += 1 } }
 
@@ -221,23 +231,24 @@ private struct HeaderParser {
         try expect(0x7B)
         var descr: String?, fortran: Bool?, shape: [Int]?
         while peek() != 0x7D {
+            let keyOffset = pos
             let key = try parseString()
             try expect(0x3A)
             switch key {
             case "descr":
-                guard descr == nil else { throw fail("duplicate key 'descr'") }
+                guard descr == nil else { throw fail("duplicate key 'descr'", at: keyOffset) }
                 if peek() == 0x5B {
                     throw WireError(.unsupportedDtype, "unsupported .npy dtype: structured dtypes are not supported; \(NPY.hint)")
                 }
                 descr = try parseString()
             case "fortran_order":
-                guard fortran == nil else { throw fail("duplicate key 'fortran_order'") }
+                guard fortran == nil else { throw fail("duplicate key 'fortran_order'", at: keyOffset) }
                 fortran = try parseBool()
             case "shape":
-                guard shape == nil else { throw fail("duplicate key 'shape'") }
+                guard shape == nil else { throw fail("duplicate key 'shape'", at: keyOffset) }
                 shape = try parseShape()
             default:
-                throw fail("unexpected key '\(key)' (expected 'descr', 'fortran_order', 'shape')")
+                throw fail("unexpected key '\(key)' (expected 'descr', 'fortran_order', 'shape')", at: keyOffset)
             }
             if peek() == 0x2C { pos += 1 } else { break }
         }

@@ -191,8 +191,13 @@ struct ParsedDOT {
 
     @Test(.enabled(if: Tools.dot != nil, "graphviz not installed: dot acceptance skipped (structure is checked above)"))
     func graphvizAcceptsIt() throws {
-        for graph in [Graphs.seed, Graphs.random(seed: 9, count: 80), RenderGraph(nodes: [Graphs.variable(0, name: "q\"\\<&>")], heads: [0])] {
-            let file = try Tools.temporaryFile(try GraphRenderer.dot(graph), suffix: ".dot")
+        let cases: [(RenderGraph, RenderOptions)] = [
+            (Graphs.seed, .init()), (Graphs.random(seed: 9, count: 80), .init()),
+            (Graphs.random(seed: 9, count: 500), .init(maxNodes: 40)),       // truncated: graph label, dashed boxes
+            (RenderGraph(nodes: [Graphs.variable(0, name: "q\"\\<&>\\n\n{x};")], heads: [0]), .init()),
+        ]
+        for (graph, options) in cases {
+            let file = try Tools.temporaryFile(try GraphRenderer.dot(graph, options: options), suffix: ".dot")
             defer { try? FileManager.default.removeItem(atPath: file) }
             let result = try Tools.run(Tools.dot!, ["-Tsvg", file])
             #expect(result.status == 0, "\(result.err)")

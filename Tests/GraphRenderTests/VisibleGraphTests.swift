@@ -14,6 +14,21 @@ import GraphRender
         #expect(visible.notes.isEmpty && visible.totalNodes == 3 && visible.shownNodes == 3)
     }
 
+    @Test func leafKinds() throws {
+        // A plain array used by a recorded op is a constant leaf; a variable shows its grad_req.
+        let graph = RenderGraph(nodes: [
+            RenderNode(id: 0, op: "null", name: "c", shape: [], dtype: "int64"),
+            RenderNode(id: 1, op: "null", name: "w", shape: [3], dtype: "float64", isVariable: true, gradReq: "add"),
+            RenderNode(id: 2, op: "broadcast_mul", name: "y", shape: [3], dtype: "float64", gradReq: "write", inputs: [1, 0]),
+        ], heads: [2])
+        let visible = try VisibleGraph(graph)
+        #expect(visible.nodes.map(\.kind) == [.constant, .variable, .op])
+        #expect(visible.nodes.map(\.lines) == [["c", "constant", "() int64"], ["w", "grad_req=add", "(3,) float64"],
+                                               ["broadcast_mul", "y", "(3,) float64"]])
+        let svg = GraphRenderer.svg(visible)
+        #expect(svg.contains("class=\"node constant\"") && svg.contains(">constant</text>"))
+    }
+
     /// x -> relu^length -> sum, with the given collapse threshold.
     func chain(_ length: Int, collapse: Int) throws -> VisibleGraph {
         var nodes = [Graphs.variable(0)]
@@ -107,7 +122,7 @@ import GraphRender
         #expect(visible.nodes[0].tooltip.contains(shape.map(String.init).joined(separator: ", ") + ") float32"))
     }
 
-    @Test func badGraphsAreTypedErrors() {
+    @Test func badGraphsAreTypedErrors() throws {
         let x = Graphs.variable(0)
         #expect(throws: GraphRenderError.duplicateNodeID(0)) { try VisibleGraph(RenderGraph(nodes: [x, x], heads: [0])) }
         #expect(throws: GraphRenderError.unknownInput(node: 1, input: 9)) {
@@ -117,7 +132,11 @@ import GraphRender
         #expect(throws: GraphRenderError.cycle(node: 1)) {
             try VisibleGraph(RenderGraph(nodes: [x, Graphs.op(1, "relu", [2]), Graphs.op(2, "relu", [1])], heads: [2]))
         }
-        #expect(throws: GraphRenderError.self) { try VisibleGraph(Graphs.seed, options: .init(maxNodes: 0)) }
+        #expect(throws: GraphRenderError.invalidOption("maxNodes must be between 1 and 10,000, got 0")) {
+            try VisibleGraph(Graphs.seed, options: .init(maxNodes: 0))
+        }
+        #expect(throws: GraphRenderError.self) { try VisibleGraph(Graphs.seed, options: .init(maxNodes: 10_001)) }
+        #expect(try VisibleGraph(Graphs.seed, options: .init(maxNodes: 1)).nodes.count == 1)
         #expect(throws: GraphRenderError.self) { try VisibleGraph(Graphs.seed, options: .init(collapseRepeats: -1)) }
         #expect(GraphRenderError.cycle(node: 1).description == "the graph has a cycle through node 1")
     }

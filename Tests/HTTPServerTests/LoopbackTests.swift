@@ -44,6 +44,33 @@ struct LoopbackTests {
         #expect(text == String(repeating: Self.helloResponse, count: 5))
     }
 
+    @Test func deepPipelineBeyondTheLimitKeepsOrder() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawClient(port: server.boundPort)
+        // 80 requests (more than ConnectionState.maxPipelined), answered out of order by the handler.
+        let requests = (0..<80).map { "GET /slow?ms=\(($0 * 7) % 40) HTTP/1.1\r\nHost: t\r\n\r\n" }
+        client.send(requests.joined())
+        let bodies = client.receiveResponses(80).map { $0.components(separatedBy: "\r\n\r\n").last ?? "" }
+        #expect(bodies == (0..<80).map { "slow \(($0 * 7) % 40)" })
+    }
+
+    @Test func requestDrippedOneByteAtATimeAndLargeUploadAcrossReads() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawClient(port: server.boundPort)
+        for byte in "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc".utf8 {
+            client.send([byte])
+            usleep(1_000)
+        }
+        #expect(client.receiveResponse()?.hasSuffix("Content-Length: 3\r\n\r\nabc") == true)
+
+        let upload = bigBody(500_000)
+        client.send(Array("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: \(upload.count)\r\n\r\n".utf8) + upload)
+        let raw = client.receiveRawResponses(1).first ?? []
+        #expect(Array(raw.suffix(upload.count)) == upload)
+    }
+
     @Test func chunkedUploadArrivingInPiecesIsDechunked() throws {
         let server = try startServer()
         defer { server.stop() }
@@ -244,6 +271,27 @@ struct LoopbackTests {
         #expect(closed)
         server.wait()
         #expect(Date().timeIntervalSince(start) < 1.5)
+    }
+
+    @Test func sigintDrainsGracefullyAndRunReturns() throws {
+        var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
+        configuration.workers = 1
+        let server = try Server(configuration: configuration, handler: TestHandler())
+        let returned = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            try? server.run(gracePeriod: .seconds(2))
+            returned.signal()
+        }
+        for _ in 0..<200 where !server.handlesSignals { usleep(5_000) }
+        #expect(server.handlesSignals)
+        let busy = try RawClient(port: server.boundPort)
+        busy.send("GET /slow?ms=200 HTTP/1.1\r\nHost: t\r\n\r\n")
+        usleep(50_000)
+        kill(getpid(), SIGINT)
+        let (bytes, closed) = busy.receiveUntilClose()
+        #expect(String(decoding: bytes, as: UTF8.self).hasSuffix("Connection: close\r\n\r\nslow 200"))
+        #expect(closed)
+        #expect(returned.wait(timeout: .now() + 3) == .success)
     }
 
     @Test func shutdownDeadlineCutsOffAStuckRequest() throws {
