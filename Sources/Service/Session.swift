@@ -1,21 +1,17 @@
 import Autograd
+import Wire
 
 /// Values for a new or overwritten array, decoded from a JSON `Tensor` or an `.npy` body.
 enum TensorInput {
-    /// Values as doubles (JSON); converted to `dtype` by the engine.
-    case values([Double], shape: [Int], dtype: DType)
+    /// JSON numbers as Wire parsed them; `dtype` is nil when the request named none (then the
+    /// target's dtype for an overwrite, else float32, MXNet's default).
+    case json(NumericArray, shape: [Int], dtype: DType?)
     /// Little-endian, row-major element bytes (`.npy`).
     case bytes([UInt8], shape: [Int], dtype: DType)
 
     var shape: [Int] {
         switch self {
-        case .values(_, let shape, _), .bytes(_, let shape, _): shape
-        }
-    }
-
-    var dtype: DType {
-        switch self {
-        case .values(_, _, let dtype), .bytes(_, _, let dtype): dtype
+        case .json(_, let shape, _), .bytes(_, let shape, _): shape
         }
     }
 }
@@ -179,16 +175,41 @@ final class Session {
     // MARK: - Arrays
 
     /// Creates an engine array from decoded input (limits checked first).
-    private func makeArray(_ input: TensorInput) throws(APIError) -> NDArray {
-        try checkAllocation(shape: input.shape, dtype: input.dtype)
+    private func makeArray(_ input: TensorInput, defaultDType: DType = .float32) throws(APIError) -> NDArray {
         switch input {
-        case .values(let values, let shape, let dtype):
-            return try engine { () throws(AutogradError) in try context.array(values, shape: shape, dtype: dtype) }
+        case .json(let numbers, let shape, let given):
+            let dtype = given ?? defaultDType
+            try checkAllocation(shape: shape, dtype: dtype)
+            switch dtype {
+            case .float32:
+                // Wire's correctly rounded floats (no double rounding through Double).
+                let floats: [Float]
+                do { floats = try numbers.floats() } catch { throw APIError(.invalidArgument, "'data': \(error.message).") }
+                return try makeArray(.bytes(floats.withUnsafeBytes { Array($0) }, shape: shape, dtype: .float32))
+            case .float64:
+                return try engine { () throws(AutogradError) in try context.array(numbers.values, shape: shape, dtype: dtype) }
+            case .int32, .int64, .uint8:
+                try Self.checkIntegers(numbers.values, dtype: dtype)
+                return try engine { () throws(AutogradError) in try context.array(numbers.values, shape: shape, dtype: dtype) }
+            }
         case .bytes(let bytes, let shape, let dtype):
+            try checkAllocation(shape: shape, dtype: dtype)
             let made = bytes.withUnsafeBytes { raw in
                 Result { () throws(AutogradError) in try context.array(bytes: raw, shape: shape, dtype: dtype) }
             }
             return try engine { () throws(AutogradError) in try made.get() }
+        }
+    }
+
+    /// Integer dtypes take only integral values in their range (no silent truncation).
+    private static func checkIntegers(_ values: [Double], dtype: DType) throws(APIError) {
+        let range: ClosedRange<Double> = switch dtype {
+        case .uint8: 0...255
+        case .int32: Double(Int32.min)...Double(Int32.max)
+        default: -9.223372036854775808e18...9.223372036854775e18
+        }
+        for (index, value) in values.enumerated() where !(value.rounded() == value && range.contains(value)) {
+            throw APIError(.invalidArgument, "'data' value \(value) at index \(index) is not a valid \(dtype.rawValue).")
         }
     }
 
@@ -209,7 +230,7 @@ final class Session {
         }
         let source: NDArray
         switch input {
-        case .values(let values, _, _): source = try makeArray(.values(values, shape: target.shape, dtype: target.dtype))
+        case .json(let numbers, _, let dtype): source = try makeArray(.json(numbers, shape: target.shape, dtype: dtype), defaultDType: target.dtype)
         case .bytes(let bytes, _, let dtype): source = try makeArray(.bytes(bytes, shape: target.shape, dtype: dtype))
         }
         try engine { () throws(AutogradError) in try context.assign(target, from: source) }
