@@ -93,10 +93,12 @@ final class Session {
 
     /// The array with this id, or 404 `array-not-found`.
     func array(_ id: String, in table: ArrayTable? = nil) throws(APIError) -> NDArray {
-        guard let array = (table ?? arrays).lookup(id) else {
-            throw APIError(.arrayNotFound, "No array with id '\(id)' in this session.", ["array_id": .string(id)])
-        }
+        guard let array = (table ?? arrays).lookup(id) else { throw Self.arrayNotFound(id) }
         return array
+    }
+
+    static func arrayNotFound(_ id: String) -> APIError {
+        APIError(.arrayNotFound, "No array with id '\(id)' in this session.", ["array_id": .string(id)])
     }
 
     /// Validates client-chosen output ids before any work is done: well-formed, unused, distinct.
@@ -239,7 +241,7 @@ final class Session {
 
     /// `DELETE .../arrays/{aid}`.
     func deleteArray(_ id: String) throws(APIError) {
-        guard arrays.remove(id) else { _ = try array(id); return }
+        guard arrays.remove(id) else { throw Self.arrayNotFound(id) }
     }
 
     /// `POST .../release` and the `release` step: unknown ids are ignored.
