@@ -4,7 +4,7 @@ import Autograd
 ///
 /// Every `code` of docs/API.md is a case of ``Code``; its HTTP status and title live in one
 /// switch each, so a code cannot drift from its status.
-public struct APIError: Error, Sendable {
+public struct APIError: Error, Sendable, CustomStringConvertible {
     /// The stable, machine-readable error codes (the `code` member and the `type` URI suffix).
     public enum Code: String, Sendable, CaseIterable {
         case invalidBody = "invalid-body"
@@ -132,6 +132,8 @@ public struct APIError: Error, Sendable {
 
     public var status: Int { code.status }
 
+    public var description: String { "\(code.rawValue): \(detail)" }
+
     /// Returns a copy with one more extension member.
     func with(_ key: String, _ value: Extension) -> APIError {
         var copy = self
@@ -163,15 +165,5 @@ extension APIError {
         case .limitExceeded: .sessionQuotaExceeded
         }
         self.init(code, error.message)
-    }
-
-    /// Converts any error thrown below a handler to an `APIError`; unknown errors become `internal`
-    /// with nothing of the original leaked.
-    static func from(_ error: any Error) -> APIError {
-        switch error {
-        case let apiError as APIError: apiError
-        case let engineError as AutogradError: APIError(engineError)
-        default: APIError(.internal, "The server failed to process the request.")
-        }
     }
 }

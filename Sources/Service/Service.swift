@@ -1,7 +1,6 @@
 import Dispatch
 import HTTP
 import Synchronization
-import Wire
 
 /// One line of the request log.
 public struct RequestLog: Sendable {
@@ -156,14 +155,13 @@ public final class Service: HTTPHandler {
                        headers: [("Retry-After", String(seconds))])
     }
 
+    /// The one place errors become responses. Handlers, the engine and Wire throw typed errors
+    /// (`APIError`, `AutogradError`, `WireError`, each mapped by one switch), so no unknown error
+    /// can reach this boundary.
     static func problem(_ error: APIError, _ request: HTTPRequest) -> Reply {
         var reply = Reply.json(DTO.problem(error, instance: request.path), status: error.status, headers: error.headers)
         reply.contentType = "application/problem+json"
         return reply
-    }
-
-    static func problem(_ error: any Error, _ request: HTTPRequest) -> Reply {
-        problem(APIError.from(error), request)
     }
 
     static func response(_ reply: Reply) -> HTTPResponse {

@@ -79,6 +79,9 @@ final class Session {
     let arrays = ArrayTable()
     private(set) var scopes: [ScopeFrame] = []
     private var functions: [String: Function] = [:]
+    /// The API error a custom function's program raised inside the engine (which only passes
+    /// its own error type through); reported instead of the engine's wrapper.
+    private var functionFailure: APIError?
     private var nextArrayNumber = 0
     private var nextScopeNumber = 0
     private var nextFunctionNumber = 0
@@ -463,12 +466,22 @@ final class Session {
                 // Names are local to the function; the forward's stay visible to its backward.
                 let table = ArrayTable()
                 locals.table = table
-                return try interpreter.runBody(definition.forward, inputs: inputs, session: self, table: table, part: "forward")
+                do throws(APIError) {
+                    return try interpreter.runBody(definition.forward, inputs: inputs, session: self, table: table, part: "forward")
+                } catch {
+                    self.functionFailure = error
+                    throw error
+                }
             },
             backward: { [weak self] _, outputGrads in
                 guard let self else { throw APIError(.internal, "The session is gone.") }
                 let table = ArrayTable(parent: locals.table)
-                return try interpreter.runBody(definition.backward, inputs: outputGrads, session: self, table: table, part: "backward")
+                do throws(APIError) {
+                    return try interpreter.runBody(definition.backward, inputs: outputGrads, session: self, table: table, part: "backward")
+                } catch {
+                    self.functionFailure = error
+                    throw error
+                }
             })
         functions[id] = function
         return id
@@ -492,7 +505,13 @@ final class Session {
 
     /// Runs an engine call, mapping its typed error to the API's.
     private func engine<R>(_ body: () throws(AutogradError) -> R) throws(APIError) -> R {
-        do { return try body() } catch { throw APIError(error) }
+        functionFailure = nil
+        do {
+            return try body()
+        } catch {
+            defer { functionFailure = nil }
+            throw functionFailure ?? APIError(error)
+        }
     }
 }
 

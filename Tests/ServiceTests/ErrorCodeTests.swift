@@ -42,14 +42,23 @@ import Wire
         #expect(body["session_id"]?.string == "r0eaaaa-unknown")
     }
 
-    @Test func unknownErrorsBecomeInternalWithoutDetails() {
-        struct Secret: Error { let path = "/etc/secret" }
-        let error = APIError.from(Secret())
-        #expect(error.code == .internal)
-        #expect(!error.detail.contains("secret"))
-        let reply = Service.problem(Secret(), TestClient.makeRequest("GET", "/x"))
+    @Test func internalErrorsRenderAsProblems() {
+        let reply = Service.problem(APIError(.internal, "The server could not generate a session id."),
+                                    TestClient.makeRequest("GET", "/x"))
         #expect(reply.status == 500)
-        #expect(!String(decoding: reply.body, as: UTF8.self).contains("Secret"))
+        #expect(reply.contentType == "application/problem+json")
+        let body = try? JSONParser.parse(reply.body)
+        #expect(body?["code"]?.string == "internal")
+        #expect(body?["title"]?.string == "Internal error")
+    }
+
+    @Test func wireErrorsMapByKind() {
+        #expect(APIError(WireError(.invalidJSON, "x")).code == .invalidBody)
+        #expect(APIError(WireError(.invalidNPY, "x")).code == .invalidBody)
+        #expect(APIError(WireError(.unsupportedDtype, "x")).code == .unsupportedDType)
+        #expect(APIError(WireError(.unsupportedLayout, "x")).code == .unsupportedLayout)
+        #expect(APIError(WireError(.tooLarge, "x")).code == .arrayTooLarge)
+        #expect(APIError(WireError(.valueOutOfRange, "x")).code == .invalidArgument)
     }
 
     func expect(_ response: TestResponse, _ code: String, sourceLocation: SourceLocation = #_sourceLocation) {
