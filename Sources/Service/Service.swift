@@ -135,7 +135,7 @@ public final class Service: HTTPHandler {
     /// API keys, when configured, guard everything under `/v1`. Returns the client's identity
     /// for rate limiting: its key, else its address.
     private func authorize(_ request: HTTPRequest, route: Route) throws(APIError) -> String {
-        let address = request.remoteAddress ?? "unknown"
+        let address = Self.host(of: request.remoteAddress ?? "unknown")
         guard !apiKeys.isEmpty, route.path.hasPrefix("/v1/") else { return address }
         let bearer = request.headers["Authorization"].flatMap { value -> String? in
             value.lowercased().hasPrefix("bearer ") ? String(value.dropFirst(7)).trimmingSpaces() : nil
@@ -145,6 +145,14 @@ public final class Service: HTTPHandler {
                            headers: [("WWW-Authenticate", "Bearer")])
         }
         return "key:" + key
+    }
+
+    /// The host part of the server's `host:port` / `[v6]:port` peer text (a client's connections
+    /// share one rate-limit bucket).
+    static func host(of address: String) -> String {
+        if address.hasPrefix("["), let close = address.firstIndex(of: "]") { return String(address[...close]) }
+        guard let colon = address.lastIndex(of: ":") else { return address }
+        return String(address[..<colon])
     }
 
     /// 429 `rate-limited` when the client's bucket is empty.

@@ -1,4 +1,6 @@
+import Dispatch
 import Foundation
+import Synchronization
 import Testing
 import Autograd
 import Wire
@@ -226,5 +228,20 @@ import Wire
         #expect(limited.call("GET", "/livez").status == 200)
         clock.advance(1)
         #expect(limited.call("GET", "/v1/ops").status == 200)
+        // Another connection (port) of the same host shares the bucket; another host does not.
+        func from(_ address: String) -> Int {
+            let result = Mutex<Int>(0)
+            let done = DispatchSemaphore(value: 0)
+            limited.service.handle(TestClient.makeRequest("GET", "/v1/ops", remoteAddress: address)) { response in
+                result.withLock { $0 = response.status }
+                done.signal()
+            }
+            done.wait()
+            return result.withLock { $0 }
+        }
+        #expect(from("127.0.0.1:40001") == 429)
+        #expect(from("[::1]:40001") == 200)
+        #expect(Service.host(of: "[::1]:5") == "[::1]")
+        #expect(Service.host(of: "10.0.0.1:80") == "10.0.0.1")
     }
 }
