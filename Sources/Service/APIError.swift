@@ -114,6 +114,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         case strings([String])
     }
 
+    /// The stable error code.
     public var code: Code
     /// Human explanation of this occurrence; MXNet's exact text for engine errors.
     public var detail: String
@@ -122,6 +123,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     /// Extra response headers (`Allow`, `Retry-After`).
     public var headers: [(String, String)]
 
+    /// An error with its code, detail, extension members and extra headers.
     public init(_ code: Code, _ detail: String, _ extensions: [String: Extension] = [:],
                 headers: [(String, String)] = []) {
         self.code = code
@@ -130,8 +132,10 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         self.headers = headers
     }
 
+    /// The HTTP status of ``code``.
     public var status: Int { code.status }
 
+    /// `code: detail`.
     public var description: String { "\(code.rawValue): \(detail)" }
 
     /// Returns a copy with one more extension member.

@@ -59,12 +59,6 @@ struct Fields {
         return int
     }
 
-    func double(_ key: String) throws(APIError) -> Double? {
-        guard let value = self[key] else { return nil }
-        guard let number = value.number, number.double.isFinite else { throw bad(key, "a number") }
-        return number.double
-    }
-
     static func int(_ value: JSONValue) -> Int? {
         guard let number = value.number else { return nil }
         if let int = number.int { return int }

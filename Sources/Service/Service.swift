@@ -4,11 +4,15 @@ import Synchronization
 
 /// One line of the request log.
 public struct RequestLog: Sendable {
+    /// The request method.
     public let method: String
     /// The matched route template (`/v1/sessions/{sid}/ops/{op}`), or nil when no route matched.
     public let route: String?
+    /// The response status.
     public let status: Int
+    /// Time from receiving the request to handing over the response, in microseconds.
     public let durationMicroseconds: Int
+    /// The `{sid}` of the route, when it names a session.
     public let sessionID: String?
 }
 
@@ -63,6 +67,7 @@ public final class Service: HTTPHandler {
         scheduleSweep(after: interval)
     }
 
+    /// Stops the periodic sweep started by ``startSweeping(every:)``.
     public func stopSweeping() { sweeping.store(false, ordering: .releasing) }
 
     private func scheduleSweep(after interval: Double) {
@@ -75,6 +80,8 @@ public final class Service: HTTPHandler {
 
     // MARK: - HTTPHandler
 
+    /// Routes and answers one request; `respond` is called exactly once, inline or from the
+    /// session's queue.
     public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let start = DispatchTime.now().uptimeNanoseconds
         let finish: @Sendable (Reply, String?, String?) -> Void = { [log] reply, template, sessionID in
