@@ -25,7 +25,10 @@ extension Context {
                                createGraph: Bool, trainMode: Bool) throws -> [NDArray]? {
         guard !heads.isEmpty else { throw AutogradError(.invalidArgument, "heads cannot be an empty list.") }
         for h in heads {
-            guard let e = h.entry else { throw AutogradError(.notInGraph, MXNetText.notInGraph) }
+            guard let e = h.entry else {
+                if let op = h.nonDifferentiableOp { throw AutogradError(.notDifferentiable, MXNetText.notDifferentiable(op)) }
+                throw AutogradError(.notInGraph, MXNetText.notInGraph)
+            }
             if e.node.freed { throw AutogradError(e.node.isVariable ? .notInGraph : .graphFreed, MXNetText.notInGraph) }
         }
         if let headGrads {

@@ -37,6 +37,9 @@ enum MXNetText {
     static let inplaceWhileRecording = "Inplace operations (+=, -=, x[:]=, etc) are not supported when recording with autograd."
     static let notPartOfGraph = "NDArray is not part of a computation graph. Did you forget to turn on recording?"
     static let functionReused = "Each Function instance can only be called once. Please create another instance."
+    static func notDifferentiable(_ op: String) -> String {
+        "Operator \(op) is non-differentiable because it didn't register FGradient attribute."
+    }
     static let emptyVariables = "variables cannot be an empty list."
     static let headGradsLength = "heads and head_grads must be lists of the same length"
 }

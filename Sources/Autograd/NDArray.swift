@@ -9,6 +9,9 @@ public final class NDArray {
     public let size: Int
     /// This array's node in a recorded graph (a variable or an op output), if any.
     var entry: Entry?
+    /// Set when a non-differentiable op made this array from graph inputs while recording,
+    /// so differentiating it can say which op has no gradient.
+    var nonDifferentiableOp: String?
 
     init(context: Context, storage: Storage, shape: [Int], dtype: DType, entry: Entry? = nil) {
         self.context = context
