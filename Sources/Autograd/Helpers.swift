@@ -68,6 +68,24 @@ extension Context {
     }
 }
 
+/// An index value (float or int) as an Int, truncated toward zero; NaN and huge values are
+/// clamped so conversion never traps.
+func indexInt(_ v: Double) -> Int {
+    guard v.isFinite else { return v.isNaN ? 0 : (v > 0 ? Int(1 << 53) : -Int(1 << 53)) }
+    return Int(min(max(v, -0x1p53), 0x1p53).rounded(.towardZero))
+}
+
+/// Product of dimensions, or nil on overflow.
+func checkedProduct(_ dims: [Int]) -> Int? {
+    var n = 1
+    for d in dims {
+        let (p, o) = n.multipliedReportingOverflow(by: d)
+        if o { return nil }
+        n = p
+    }
+    return n
+}
+
 /// Normalises a possibly negative axis, or throws MXNet-style.
 func normAxis(_ axis: Int, _ ndim: Int, _ op: String) throws -> Int {
     let a = axis < 0 ? axis + ndim : axis
