@@ -121,7 +121,12 @@ extension Context {
         if variables != nil {
             results = try targets.map { t in
                 let meta = t.outputMeta[0]
-                guard let g = t.pending[0] else { return try zeros(meta.shape, meta.dtype) }
+                let g = try t.pending[0] ?? zeros(meta.shape, meta.dtype)
+                // Under createGraph a gradient that does not depend on the variables is still linked
+                // to it, so differentiating it again gives zeros (as MXNet) rather than an error.
+                if createGraph && !g.isInGraph, let v = variables?.first(where: { $0.entry?.node === t }) {
+                    return try op("_grad_link", [g, v])
+                }
                 // Never hand back a caller's head-gradient array as a result.
                 if let headGrads, headGrads.contains(where: { $0 === g }) { return try copy(g) }
                 return g

@@ -1,5 +1,6 @@
 /// A typed engine error. `message` carries MXNet's exact text wherever MXNet has one.
 public struct AutogradError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// The error categories (the REST API maps each to a problem type).
     public enum Kind: String, Sendable {
         case shapeMismatch, dtypeMismatch, invalidParameter, unknownOperator,
              notInGraph,            // head has no recorded history
@@ -12,14 +13,18 @@ public struct AutogradError: Error, Sendable, CustomStringConvertible, Equatable
              notPartOfGraph,        // get_symbol on an array with no history
              functionReused, functionBadGradients, notDifferentiable, invalidArgument, limitExceeded
     }
+    /// What went wrong, for mapping to API problems.
     public let kind: Kind
+    /// The human-readable text (MXNet's where it has one).
     public let message: String
 
+    /// An error of `kind` with `message`.
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
 
+    /// The message.
     public var description: String { message }
 }
 

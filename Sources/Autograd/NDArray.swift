@@ -4,8 +4,11 @@
 public final class NDArray {
     let context: Context
     let storage: Storage
+    /// Dimensions, row-major.
     public let shape: [Int]
+    /// Element type.
     public let dtype: DType
+    /// Number of elements.
     public let size: Int
     /// This array's node in a recorded graph (a variable or an op output), if any.
     var entry: Entry?
@@ -25,7 +28,9 @@ public final class NDArray {
 
     deinit { storage.releaseHandle() }
 
+    /// Bytes of the values.
     public var byteCount: Int { size * dtype.byteSize }
+    /// Number of dimensions.
     public var ndim: Int { shape.count }
 
     /// The live variable node behind this array, if it is a marked variable.
@@ -71,6 +76,7 @@ public final class NDArray {
 }
 
 extension NDArray: CustomStringConvertible {
+    /// Shape, dtype and (for small arrays) the values.
     public var description: String {
         let values = size <= 16 ? toDoubles().map { "\($0)" }.joined(separator: ", ") : "..."
         return "NDArray(\(shapeText(shape)) \(dtype.rawValue): [\(values)])"

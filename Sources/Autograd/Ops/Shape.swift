@@ -370,6 +370,8 @@ let shapeOps: [OpDef] = [
     OpDef("_copy", aliases: ["copy", "identity"], inputs: ["data"], summary: "a copy", forward: { a in
         try reshaped(a.ctx, a[0], a[0].shape)
     }, vjp: { a in [a.g] }),
+    OpDef("_grad_link", inputs: ["grad", "variable"], summary: "grad, recorded as depending on variable (zero derivative)",
+          hidden: true, forward: { a in try reshaped(a.ctx, a[0], a[0].shape) }, vjp: { a in [a.g, nil] }),
     OpDef("make_loss", aliases: ["MakeLoss"], inputs: ["data"], summary: "identity whose gradient ignores the head gradient (ones)",
           forward: { a in try reshaped(a.ctx, a[0], a[0].shape) }, vjp: { a in [try a.ctx.ones(a.g.shape, a.g.dtype)] }),
     OpDef("cast", aliases: ["Cast", "astype"], inputs: ["data"], params: [param("dtype", .dtype, nil)],
