@@ -22,6 +22,8 @@ public struct ServiceConfiguration: Sendable {
     public var maxProgramDepth: Int = 32
     /// How long an expired or deleted session id keeps answering with its `reason`, in seconds.
     public var tombstoneLifetime: Double = 3_600
+    /// At most this many tombstones are kept (the oldest go first).
+    public var maxTombstones: Int = 100_000
     /// Path of the OpenAPI document served at `/openapi.yaml`; nil = look next to the executable
     /// and in the working directory (see ``OpenAPIDocument``).
     public var openAPIPath: String?
