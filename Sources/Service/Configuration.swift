@@ -14,6 +14,8 @@ public struct ServiceConfiguration: Sendable {
     public var maxIdleTimeout: Double = 86_400
     /// Memory budget of one session in bytes (arrays, gradients, saved tensors).
     public var sessionMaxBytes: Int = 1 << 30
+    /// Largest number of arrays one session may hold.
+    public var maxArraysPerSession: Int = 100_000
     /// Largest number of elements of one array.
     public var maxArrayElements: Int = 1 << 28
     /// Steps per `run` program (counted over all nesting levels).

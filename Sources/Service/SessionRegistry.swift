@@ -108,7 +108,8 @@ final class SessionRegistry: Sendable {
     private var now: Double { configuration.clock() }
 
     private var limits: SessionLimits {
-        SessionLimits(maxBytes: configuration.sessionMaxBytes, maxArrayElements: configuration.maxArrayElements)
+        SessionLimits(maxBytes: configuration.sessionMaxBytes, maxArrayElements: configuration.maxArrayElements,
+                      maxArrays: configuration.maxArraysPerSession)
     }
 
     /// Creates a session, or 503 `capacity` when the replica is full or draining.
