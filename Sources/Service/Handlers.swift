@@ -18,6 +18,8 @@ enum Handlers {
         guard let document = ctx.service.openAPIDocument else {
             throw APIError(.notFound, "The OpenAPI document is not installed next to this server (see --openapi).")
         }
+        let offered = ["application/yaml", "application/x-yaml", "text/yaml", "text/plain"]
+        guard Negotiation.choose(ctx.request, offered: offered) != nil else { throw Negotiation.notAcceptable(offered) }
         return Reply(status: 200, contentType: "application/yaml", body: document)
     }
 

@@ -18,6 +18,8 @@ import Wire
             #expect(spec.status == 200)
             #expect(spec.contentType == "application/yaml")
             #expect(spec.text.contains("openapi: 3.1"))
+            #expect(client.request("GET", "/openapi.yaml", headers: [("Accept", "text/*")]).status == 200)
+            #expect(client.request("GET", "/openapi.yaml", headers: [("Accept", "application/json")]).code == "not-acceptable")
         } else {
             #expect(spec.code == "not-found")
         }
