@@ -141,6 +141,30 @@ import Wire
         #expect(log.contains("\"msg\":\"stopped\""))
     }
 
+    @Test func servesHTTPSWithTheTLSFlags() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tensord-tls-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        openssl.arguments = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                             "-days", "1", "-subj", "/CN=127.0.0.1"]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        #expect(openssl.terminationStatus == 0)
+        guard let daemon = Daemon(arguments: ["--tls-cert", cert, "--tls-key", key]) else {
+            Issue.record("tensord did not start with TLS")
+            return
+        }
+        let (status, body) = Self.curl(["-k", "-X", "POST", "https://127.0.0.1:\(daemon.port)/v1/sessions"])
+        #expect(status == 201, "\(body)")
+        #expect(Self.curl(["http://127.0.0.1:\(daemon.port)/livez"]).0 != 200)   // plain HTTP is not served
+        #expect(daemon.stop() == 0)
+        #expect(daemon.log.withLock { $0 }.contains("\"scheme\":\"https\""))
+    }
+
     @Test func helpAndBadFlags() {
         guard let binary = Self.binaryCandidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             Issue.record("tensord is not built")
