@@ -46,7 +46,9 @@ http {
 }
 CONF
 nginx -p "$tmp" -c "$tmp/nginx.conf" 2>/dev/null
-"$BIN" http-serve --port "$TENSORD_PORT" &
+# nginx daemonizes into its own session, hence its own scheduler autogroup; setsid gives tensord the
+# same, so that neither server shares its CPU share with wrk (which matters when the machine is busy).
+setsid "$BIN" http-serve --port "$TENSORD_PORT" &
 tensord_pid=$!
 
 sleep 0.3

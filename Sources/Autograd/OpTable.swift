@@ -289,7 +289,7 @@ func param(_ name: String, _ kind: ParamKind, _ def: OpParam? = nil, _ doc: Stri
 /// The op table: the union of the per-family tables, looked up by name or alias.
 enum OpTable {
     static let all: [OpDef] = elementwiseOps + unaryOps + reductionOps + linalgOps + shapeOps + indexOps
-        + nnOps + creationOps
+        + nnOps + creationOps + tier2Ops + convolutionOps
 
     static let byName: [String: OpDef] = {
         var m: [String: OpDef] = [:]

@@ -43,10 +43,15 @@ final class Connection: @unchecked Sendable {
         case interim([UInt8])
     }
 
-    /// A streamed body being pulled as the socket drains.
-    private struct ActiveStream {
+    /// A streamed body being pulled as the socket drains (a class: checking for one is a pointer test).
+    private final class ActiveStream {
         var body: any HTTPBodyStream
-        var chunked: Bool
+        let chunked: Bool
+
+        init(body: any HTTPBodyStream, chunked: Bool) {
+            self.body = body
+            self.chunked = chunked
+        }
     }
 
     private let crlf: [UInt8] = [13, 10]
@@ -177,7 +182,7 @@ final class Connection: @unchecked Sendable {
                 rejected(error)
                 return bytes.count
             }
-            switch event {
+            switch consume event {
             case .needMoreData(let consumed):
                 used += consumed
                 // The parser keeps an unfinished head in our buffer and consumes body bytes as they come.
@@ -196,6 +201,8 @@ final class Connection: @unchecked Sendable {
                 used += consumed
                 state.parsed(to: .boundary, now: loop.now)
                 dispatch(request)
+                // The common case: the read ended with this request, so skip the empty parse call.
+                if used == bytes.count { return used }
             }
         }
         return used
@@ -310,10 +317,8 @@ final class Connection: @unchecked Sendable {
 
     /// Pulls stream pieces while the output is short; at the end, resumes the queued responses.
     private func pumpStream() {
-        guard stream != nil else { return }
-        while var active = stream, output.byteCount < Self.streamLowWater {
+        while let active = stream, output.byteCount < Self.streamLowWater {
             if let piece = active.body.next() {
-                stream = active
                 guard !piece.isEmpty else { continue }
                 if active.chunked {
                     output.append(ResponseWriter.chunkHeader(size: piece.count))

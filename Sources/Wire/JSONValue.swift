@@ -120,16 +120,20 @@ public struct NumericArray: Sendable {
     }
 
     /// The values as integers of type `T`; throws for a non-integral, non-finite or out-of-range value.
+    @inlinable
     public func integers<T: FixedWidthInteger>(_: T.Type = T.self) throws(WireError) -> [T] {
         var out = [T]()
         out.reserveCapacity(values.count)
         for (i, v) in values.enumerated() {
-            guard let x = T(exactly: v) else {
-                throw WireError(.valueOutOfRange, "value \(JSONWriter.numberText(v)) at index \(i) is not a \(T.self)")
-            }
+            guard let x = T(exactly: v) else { throw NumericArray.notInteger(v, index: i, type: "\(T.self)") }
             out.append(x)
         }
         return out
+    }
+
+    @usableFromInline
+    static func notInteger(_ v: Double, index: Int, type: String) -> WireError {
+        WireError(.valueOutOfRange, "value \(JSONWriter.numberText(v)) at index \(index) is not a \(type)")
     }
 
     /// The array as plain JSON values (nested per `shape`); non-finite values become the strings.

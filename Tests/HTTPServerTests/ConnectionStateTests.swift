@@ -120,3 +120,26 @@ extension ConnectionState {
     /// `afterWrites` as a value (the `#expect` macro cannot call a mutating method).
     mutating func afterWritesResult(now: Int64) -> AfterWrite { afterWrites(now: now) }
 }
+
+struct ServerConfigurationTests {
+    @Test func defaultsAreTheDocumentedOnes() {
+        let timeouts = ServerTimeouts()
+        #expect(timeouts.header == .seconds(10))
+        #expect(timeouts.bodyGap == .seconds(30))
+        #expect(timeouts.writeStall == .seconds(30))
+        #expect(timeouts.keepAliveIdle == .seconds(75))
+        let configuration = ServerConfiguration()
+        #expect(configuration.host == "127.0.0.1")
+        #expect(configuration.workers >= 1)
+        #expect(configuration.compression?.minimumSize == 1024)
+        #expect(configuration.tlsCertificatePath == nil && configuration.tlsPrivateKeyPath == nil)
+    }
+
+    @Test func aCertificateWithoutAKeyIsRejected() {
+        var configuration = ServerConfiguration(port: 0)
+        configuration.tlsCertificatePath = "/nonexistent/cert.pem"
+        #expect(throws: SocketError.tls("both a certificate and a private key path are needed")) {
+            try Server(configuration: configuration, handler: TestHandler())
+        }
+    }
+}

@@ -291,3 +291,34 @@ struct RequestParserScanTests {
         #expect(request.headers.map(\.name) == ["host", "CONTENT-TYPE", "Content-Type"])
     }
 }
+
+@Suite("RequestParser resumption")
+struct RequestParserResumptionTests {
+    @Test("a 30 KB head fed one byte per call is scanned once, not rescanned from the start each time")
+    func noRescan() throws {
+        let value = String(repeating: "x", count: 99)
+        let fields = (0..<290).map { "X-\($0): \(value)\r\n" }.joined()
+        var limits = ParserLimits()
+        limits.maxHeaderCount = 300
+        let raw = Array("GET / HTTP/1.1\r\nHost: x\r\n\(fields)\r\n")
+        #expect(raw.count > 30_000)
+        var parser = RequestParser(limits: limits)
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(raw.count)
+        var request: HTTPRequest?
+        // Rescanning would cost about raw.count² / 2 ≈ 5·10⁸ byte steps here; one pass is 3·10⁴.
+        let elapsed = try ContinuousClock().measure {
+            for byte in raw {
+                buffer.append(byte)
+                if case .message(let parsed, let consumed) = try buffer.withUnsafeBytes({ try parser.parse($0) }) {
+                    request = parsed
+                    buffer.removeFirst(consumed)
+                }
+            }
+        }
+        #expect(request?.headers.count == 291)
+        #expect(request?.headers["X-289"] == value)
+        #expect(buffer.isEmpty)
+        #expect(elapsed < .seconds(5))
+    }
+}
