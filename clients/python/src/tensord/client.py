@@ -35,6 +35,13 @@ def _aid_or_none(x):
     return None if x is None else _aid(x)
 
 
+def _out_field(out):
+    """``out`` as the API takes it: one id, or a list of ids for several outputs."""
+    if isinstance(out, (list, tuple)):
+        return _aid(out[0]) if len(out) == 1 else [_aid(o) for o in out]
+    return _aid(out)
+
+
 def _dumps(obj):
     return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
@@ -310,7 +317,7 @@ class Session:
         if params:
             body["params"] = {k: to_param(v) for k, v in params.items()}
         if out is not None:
-            body["out"] = [_aid(o) for o in out] if isinstance(out, (list, tuple)) else _aid(out)
+            body["out"] = _out_field(out)
         if ids is not None:
             body["ids"] = list(ids)
         if return_data:
@@ -398,7 +405,7 @@ class Program:
         if merged:
             step["params"] = {k: to_param(v) for k, v in merged.items()}
         if out is not None:
-            step["out"] = [_aid(o) for o in out] if isinstance(out, (list, tuple)) else _aid(out)
+            step["out"] = _out_field(out)
             self._add(step)
             return step["out"]
         if ids is None:
