@@ -128,6 +128,8 @@ class FakeTransport:
             return _ok({"released": n})
         if rest == "/mark_variables":
             return _ok({})
+        if rest == "/run":
+            return self._run(parsed)
         m2 = re.match(r"^/arrays/([^/]+)/data$", rest)
         if m2:
             aid = m2.group(1)
@@ -174,6 +176,26 @@ class FakeTransport:
             for i, r in zip(ids, results):
                 self.arrays[i] = np.ascontiguousarray(r)
         return _ok({"outputs": [self._info(i) for i in ids]}, 201)
+
+    def _run(self, body):
+        outputs = {}
+        for step in body["steps"]:
+            if "op" in step:
+                call = {k: step[k] for k in ("inputs", "params", "out") if k in step}
+                if "out" not in step:
+                    call["ids"] = step.get("ids") or [step["id"]]
+                resp = self._op(step["op"], call)
+                if resp.status >= 300:
+                    return resp
+                if "out" not in step:
+                    outputs.update({i["id"]: i for i in json.loads(resp.body)["outputs"]})
+            elif "release" in step:
+                for i in step["release"]:
+                    self.arrays.pop(i, None)
+            elif "mark_variables" not in step:
+                return _problem(400, "invalid-argument", "fake run: unsupported step %s" % step)
+        fetched = {f: _codec.tensor_json(self.arrays[f]) for f in body.get("fetch", [])}
+        return _ok({"steps": len(body["steps"]), "fetched": fetched, "outputs": outputs})
 
     def ops_sent(self):
         return [(path.rsplit("/", 1)[1], body) for method, path, body, _, _ in self.log

@@ -179,8 +179,10 @@ def test_attach_grad_marks_with_a_server_buffer(fake):
     x = mx.nd.array([1., 2.])
     x.attach_grad("add")
     _, path, body, _, _ = fake.log[-1]
-    assert path.endswith("/mark_variables")
-    assert body == {"variables": [x.id], "gradients": [x.grad.id], "grad_reqs": "add"}
+    assert path.endswith("/run")                 # one request: zero buffer + mark_variables
+    assert body["steps"] == [
+        {"op": "zeros_like", "inputs": [x.id], "id": x.grad.id},
+        {"mark_variables": {"variables": [x.id], "gradients": [x.grad.id], "grad_reqs": "add"}}]
     np.testing.assert_array_equal(x.grad.asnumpy(), [0., 0.])
 
 

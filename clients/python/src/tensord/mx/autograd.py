@@ -255,7 +255,8 @@ class Function:
                 assert isinstance(o, NDArray), \
                     "autograd.Function.forward must return NDArrays, not %s" % type(o)
 
-            # Trace the backward on placeholder head gradients (ones of the outputs' shapes).
+            # Trace the backward on placeholder head gradients (ones of the outputs' shapes). The
+            # server runs it with the forward's local names visible, so saved tensors resolve.
             from . import nd
             placeholders = [nd.ones(o.shape, dtype=o.dtype) for o in outs]
             for i, p in enumerate(placeholders):
@@ -277,10 +278,9 @@ class Function:
             raise ValueError("%s.backward returned %d gradients, expected %d (one per input)"
                              % (type(self).__name__, len(grads), len(inputs)))
 
-        saved = [names[t.id] for t in self.saved_tensors if isinstance(t, NDArray) and t.id in names]
         forward_program = {"inputs": ["in%d" % i for i in range(len(inputs))],
                            "steps": forward_tracer.steps,
-                           "outputs": [forward_tracer._name(o) for o in outs], "saved": saved}
+                           "outputs": [forward_tracer._name(o) for o in outs]}
         backward_program = {"inputs": ["og%d" % i for i in range(len(outs))],
                             "steps": backward_tracer.steps,
                             "outputs": [backward_tracer._name(g) for g in grads]}

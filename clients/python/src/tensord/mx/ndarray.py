@@ -214,8 +214,20 @@ class NDArray:
         _check_grad_req(grad_req)
         if stype not in (None, "default"):
             raise ValueError("tensord supports only dense (default) storage, got stype=%r" % stype)
-        grad = zeros_like_array(self)
-        self._session.mark_variables([self._id], [grad._id], grad_req)
+        # The API addresses gradient buffers only through their variable, so (as MXNet's own
+        # attach_grad does) make a zero buffer with an id and mark it: one request when the
+        # catalog has zeros_like.
+        s = self._session
+        if "zeros_like" in s.client.ops():
+            gid = s.ids.next()
+            p = s.program()
+            p.op("zeros_like", [self._id], id=gid)
+            p.mark_variables([self._id], [gid], grad_req)
+            info = p.run()["outputs"][gid]
+            grad = NDArray._from_info(s, info)
+        else:
+            grad = zeros_like_array(self)
+            s.mark_variables([self._id], [grad._id], grad_req)
         self._grad = grad
 
     def backward(self, out_grad=None, retain_graph=False, train_mode=True):
