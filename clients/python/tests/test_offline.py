@@ -262,6 +262,17 @@ def test_release_batch_flushes_when_it_grows(fake):
     assert len(sess._pending) < client_mod.RELEASE_BATCH
 
 
+def test_release_flushes_when_pending_bytes_grow(fake, monkeypatch):
+    monkeypatch.setattr(client_mod, "RELEASE_BYTES", 4000)
+    x = mx.nd.array(np.zeros(600, np.float32))    # 2400 bytes per result
+    x + 1
+    assert not [e for e in fake.log if e[1].endswith("/release")]
+    x + 1                                          # 4800 pending bytes: flushed before the next
+    x + 1
+    releases = [e for e in fake.log if e[1].endswith("/release")]
+    assert len(releases) == 1 and len(releases[0][2]["ids"]) == 2
+
+
 # -- errors --------------------------------------------------------------------------------------
 
 def test_problem_becomes_mxnet_error(fake):

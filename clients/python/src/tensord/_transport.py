@@ -3,6 +3,7 @@
 import http.client
 import json
 import os
+import socket
 import threading
 import urllib.parse
 
@@ -66,7 +67,6 @@ class HTTPTransport:
         conn = cls(self._host, self._port, timeout=self._timeout)
         conn.connect()
         # Small requests must not wait for Nagle's algorithm.
-        import socket
         conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return conn
 

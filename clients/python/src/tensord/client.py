@@ -4,6 +4,7 @@ Methods take array ids (strings) or objects with an ``id`` attribute (such as
 ``tensord.mx.nd.NDArray``) and return the server's JSON (dicts/lists) or numpy arrays.
 """
 
+import collections
 import json
 import threading
 import urllib.parse
@@ -17,8 +18,10 @@ from .errors import TensordError
 
 __all__ = ["Client", "Session", "Program"]
 
-#: Pending releases are sent in one ``POST .../release`` once this many have accumulated.
+#: Pending releases are sent in one ``POST .../release`` (before the next request) once this many
+#: have accumulated, or once they hold ``RELEASE_BYTES`` of server memory.
 RELEASE_BATCH = 256
+RELEASE_BYTES = 64 << 20
 
 
 def _aid(x):
@@ -160,7 +163,10 @@ class Session:
         self.info_at_creation = info
         self._base = "/v1/sessions/" + _quote(session_id)
         self.ids = IdAllocator()
-        self._pending = []
+        # Ids of collected arrays awaiting release. A deque: finalizers may append at any moment
+        # (even during a flush), and append/popleft are atomic.
+        self._pending = collections.deque()
+        self._pending_bytes = 0
         self.closed = False
 
     def __repr__(self):
@@ -174,23 +180,30 @@ class Session:
 
     # -- plumbing -----------------------------------------------------------------------------
     def _req(self, method, suffix, obj=None, body=None, content_type=None, accept="application/json"):
-        if len(self._pending) >= RELEASE_BATCH:
+        if len(self._pending) >= RELEASE_BATCH or self._pending_bytes >= RELEASE_BYTES:
             self.flush_releases()
         return self.client.request(method, self._base + suffix, obj, body, content_type, accept)
 
     def _json(self, method, suffix, obj=None):
         return self._req(method, suffix, obj).json()
 
-    def release_later(self, aid):
+    def release_later(self, aid, nbytes=0):
         """Queues ``aid`` for a batched release (safe to call from finalizers: no I/O here)."""
         if not self.closed:
             self._pending.append(aid)
+            self._pending_bytes += nbytes
 
     def flush_releases(self):
         """Sends all queued releases in one request; returns how many the server released."""
         if not self._pending or self.closed:
             return 0
-        ids, self._pending = self._pending, []
+        self._pending_bytes = 0
+        ids = []
+        try:
+            while True:
+                ids.append(self._pending.popleft())
+        except IndexError:
+            pass
         return self.client.request_json("POST", self._base + "/release", {"ids": ids})["released"]
 
     # -- session ------------------------------------------------------------------------------
@@ -204,7 +217,7 @@ class Session:
         if self.closed:
             return
         self.closed = True
-        self._pending = []
+        self._pending.clear()
         try:
             self.client.request("DELETE", self._base)
         except TensordError as exc:

@@ -107,7 +107,7 @@ class NDArray:
 
     def __del__(self):
         try:
-            self._session.release_later(self._id)
+            self._session.release_later(self._id, self.size * np.dtype(self._dtype).itemsize)
         except Exception:  # during interpreter shutdown module globals may be gone
             pass
 
