@@ -11,6 +11,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLinux"),   // epoll + eventfd headers for the server's event loop
 
         // MARK: - Libraries
         /// Pure tensor + MXNet-style autograd engine (no I/O, no Foundation).
@@ -18,7 +19,7 @@ let package = Package(
         /// Pure HTTP/1.1 codec and router: bytes in, values out.
         .target(name: "HTTP", dependencies: ["CZlib"]),
         /// The socket edge: POSIX sockets, Dispatch, timeouts, TLS.
-        .target(name: "HTTPServer", dependencies: ["HTTP", "COpenSSL"]),
+        .target(name: "HTTPServer", dependencies: ["HTTP", "COpenSSL", "CLinux"]),
         /// Pure wire formats: fast JSON (tensor data), .npy/.npz, problem+json.
         .target(name: "Wire"),
         /// Pure graph layout and SVG/DOT rendering of recorded histories.

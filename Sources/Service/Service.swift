@@ -1,1 +1,169 @@
-// Placeholder; replaced by the Service implementation.
+import Dispatch
+import HTTP
+import Synchronization
+import Wire
+
+/// One line of the request log.
+public struct RequestLog: Sendable {
+    public let method: String
+    /// The matched route template (`/v1/sessions/{sid}/ops/{op}`), or nil when no route matched.
+    public let route: String?
+    public let status: Int
+    public let durationMicroseconds: Int
+    public let sessionID: String?
+}
+
+/// The REST API as an `HTTPHandler`: routing, sessions, content negotiation and problem+json errors.
+///
+/// Requests naming a session run on that session's serial queue (one at a time, in arrival
+/// order); everything else runs inline on the caller's thread.
+public final class Service: HTTPHandler {
+    let registry: SessionRegistry
+    let interpreter: Interpreter
+    /// The bytes of openapi.yaml, read once at start-up (nil if not found).
+    let openAPIDocument: [UInt8]?
+    private let router: Router<Int>
+    private let log: (@Sendable (RequestLog) -> Void)?
+    private let sweeping = Atomic<Bool>(false)
+    private let apiKeys: Set<String>
+    private let rateLimiter: RateLimiter?
+
+    /// Creates the service; `log` receives one entry per request.
+    public init(configuration: ServiceConfiguration = ServiceConfiguration(),
+                log: (@Sendable (RequestLog) -> Void)? = nil) {
+        registry = SessionRegistry(configuration: configuration)
+        interpreter = Interpreter(maxSteps: configuration.maxProgramSteps, maxDepth: configuration.maxProgramDepth)
+        openAPIDocument = OpenAPIDocument.load(path: configuration.openAPIPath)
+        apiKeys = configuration.apiKeys
+        rateLimiter = configuration.rateLimit.map {
+            RateLimiter(rate: $0, burst: configuration.rateLimitBurst, clock: configuration.clock)
+        }
+        self.log = log
+        router = Router(Routes.all.enumerated().map { (method: $0.element.method, pattern: $0.element.path, route: $0.offset) })
+    }
+
+    /// The route templates served, as `(method, path)` pairs (for the contract test).
+    public static var routeTable: [(method: String, path: String)] { Routes.all.map { ($0.method, $0.path) } }
+
+    /// True when an OpenAPI document was found to serve at `/openapi.yaml`.
+    public var servesOpenAPI: Bool { openAPIDocument != nil }
+
+    /// Number of live sessions.
+    public var sessionCount: Int { registry.count }
+
+    /// Stops accepting new sessions; `/readyz` answers 503 from now on.
+    public func beginDraining() { registry.beginDraining() }
+
+    /// Expires idle sessions now (the periodic sweep calls this).
+    @discardableResult
+    public func sweepIdleSessions() -> Int { registry.sweep().count }
+
+    /// Starts a periodic idle-session sweep on a background queue until ``stopSweeping()``.
+    public func startSweeping(every interval: Double) {
+        guard !sweeping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        scheduleSweep(after: interval)
+    }
+
+    public func stopSweeping() { sweeping.store(false, ordering: .releasing) }
+
+    private func scheduleSweep(after interval: Double) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + interval) { [weak self] in
+            guard let self, self.sweeping.load(ordering: .acquiring) else { return }
+            self.registry.sweep()
+            self.scheduleSweep(after: interval)
+        }
+    }
+
+    // MARK: - HTTPHandler
+
+    public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let finish: @Sendable (Reply, String?, String?) -> Void = { [log] reply, template, sessionID in
+            respond(Self.response(reply))
+            if let log {
+                let micros = Int((DispatchTime.now().uptimeNanoseconds - start) / 1_000)
+                log(RequestLog(method: request.method, route: template, status: reply.status,
+                               durationMicroseconds: micros, sessionID: sessionID))
+            }
+        }
+        let route: Route
+        var request = request
+        switch router.match(method: request.method, path: request.rawPath) {
+        case .notFound:
+            finish(Self.problem(APIError(.notFound, "No route for \(request.path)."), request), nil, nil)
+            return
+        case .invalidPath:
+            finish(Self.problem(APIError(.invalidArgument, "The request path cannot be decoded."), request), nil, nil)
+            return
+        case .methodNotAllowed(let allowed):
+            let error = APIError(.methodNotAllowed, "\(request.method) is not allowed on \(request.path); allowed: \(allowed.joined(separator: ", ")).",
+                                 headers: [("Allow", allowed.joined(separator: ", "))])
+            finish(Self.problem(error, request), nil, nil)
+            return
+        case .found(let index, let parameters):
+            route = Routes.all[index]
+            request.pathParameters = parameters
+        }
+        let routed = request
+        let context = RequestContext(request: routed, service: self)
+        let sessionID = request.pathParameters["sid"]
+        do {
+            let client = try authorize(request, route: route)
+            try limitRate(client, route: route)
+            if route.produces == .json { try Negotiation.requireJSON(request) }
+            switch route.action {
+            case .global(let handler):
+                finish(try handler(context), route.path, sessionID)
+            case .session(let handler):
+                let handle = try registry.begin(sessionID ?? "")
+                handle.async { [registry] session in
+                    let reply: Reply
+                    do { reply = try handler(context, session) } catch { reply = Self.problem(error, routed) }
+                    registry.finish(handle, status: SessionStatus(session))
+                    finish(reply, route.path, sessionID)
+                }
+            }
+        } catch {
+            finish(Self.problem(error, request), route.path, sessionID)
+        }
+    }
+
+    /// API keys, when configured, guard everything under `/v1`. Returns the client's identity
+    /// for rate limiting: its key, else its address.
+    private func authorize(_ request: HTTPRequest, route: Route) throws(APIError) -> String {
+        let address = request.remoteAddress ?? "unknown"
+        guard !apiKeys.isEmpty, route.path.hasPrefix("/v1/") else { return address }
+        let bearer = request.headers["Authorization"].flatMap { value -> String? in
+            value.lowercased().hasPrefix("bearer ") ? String(value.dropFirst(7)).trimmingSpaces() : nil
+        }
+        guard let key = bearer ?? request.headers["X-API-Key"], apiKeys.contains(key) else {
+            throw APIError(.unauthorized, "This server requires an API key: send 'Authorization: Bearer <key>'.",
+                           headers: [("WWW-Authenticate", "Bearer")])
+        }
+        return "key:" + key
+    }
+
+    /// 429 `rate-limited` when the client's bucket is empty.
+    private func limitRate(_ client: String, route: Route) throws(APIError) {
+        guard let rateLimiter, route.path.hasPrefix("/v1/"), let wait = rateLimiter.take(client) else { return }
+        let seconds = max(1, Int(wait.rounded(.up)))
+        throw APIError(.rateLimited, "Too many requests; at most \(rateLimiter.rate) per second are allowed per client.",
+                       headers: [("Retry-After", String(seconds))])
+    }
+
+    static func problem(_ error: APIError, _ request: HTTPRequest) -> Reply {
+        var reply = Reply.json(DTO.problem(error, instance: request.path), status: error.status, headers: error.headers)
+        reply.contentType = "application/problem+json"
+        return reply
+    }
+
+    static func problem(_ error: any Error, _ request: HTTPRequest) -> Reply {
+        problem(APIError.from(error), request)
+    }
+
+    static func response(_ reply: Reply) -> HTTPResponse {
+        var headers = HTTPHeaders(reply.headers)
+        if let contentType = reply.contentType { headers.replaceOrAdd("Content-Type", contentType) }
+        return HTTPResponse(status: reply.status, headers: headers, body: .bytes(reply.body))
+    }
+}

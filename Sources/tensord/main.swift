@@ -1,1 +1,194 @@
-print("tensord: not yet implemented")
+// tensord: the tensor-session REST API server. `tensord --help` lists the flags.
+import Dispatch
+import Foundation
+import HTTPServer
+import Service
+
+/// One command-line flag with its environment variable.
+struct Flag {
+    let name: String
+    let env: String
+    let help: String
+    let takesValue: Bool
+}
+
+let flags: [Flag] = [
+    Flag(name: "host", env: "TENSORD_HOST", help: "address to listen on (default 127.0.0.1)", takesValue: true),
+    Flag(name: "port", env: "TENSORD_PORT", help: "TCP port, 0 = pick a free one (default 8080)", takesValue: true),
+    Flag(name: "max-body-bytes", env: "TENSORD_MAX_BODY_BYTES", help: "largest request body (default 67108864)", takesValue: true),
+    Flag(name: "session-max-bytes", env: "TENSORD_SESSION_MAX_BYTES", help: "memory budget per session (default 1073741824)", takesValue: true),
+    Flag(name: "max-array-elements", env: "TENSORD_MAX_ARRAY_ELEMENTS", help: "elements per array (default 268435456)", takesValue: true),
+    Flag(name: "max-sessions", env: "TENSORD_MAX_SESSIONS", help: "live sessions per process (default 1000)", takesValue: true),
+    Flag(name: "idle-timeout", env: "TENSORD_IDLE_TIMEOUT", help: "default session idle timeout in seconds (default 900)", takesValue: true),
+    Flag(name: "replica-id", env: "TENSORD_REPLICA_ID", help: "replica ordinal encoded in session ids (default 0)", takesValue: true),
+    Flag(name: "tls-cert", env: "TENSORD_TLS_CERT", help: "PEM certificate chain; with --tls-key serves HTTPS", takesValue: true),
+    Flag(name: "tls-key", env: "TENSORD_TLS_KEY", help: "PEM private key", takesValue: true),
+    Flag(name: "api-key", env: "TENSORD_API_KEYS", help: "require this API key on /v1 (comma-separated list)", takesValue: true),
+    Flag(name: "rate-limit", env: "TENSORD_RATE_LIMIT", help: "requests per second per client on /v1 (default: unlimited)", takesValue: true),
+    Flag(name: "rate-limit-burst", env: "TENSORD_RATE_LIMIT_BURST", help: "burst size of the rate limit (default 100)", takesValue: true),
+    Flag(name: "openapi", env: "TENSORD_OPENAPI", help: "path of openapi.yaml to serve (default: found next to the binary or in the working directory)", takesValue: true),
+    Flag(name: "workers", env: "TENSORD_WORKERS", help: "event-loop threads (default: one per core)", takesValue: true),
+    Flag(name: "log-format", env: "TENSORD_LOG_FORMAT", help: "json or text (default json)", takesValue: true),
+    Flag(name: "help", env: "", help: "print this help", takesValue: false),
+]
+
+func usage() -> String {
+    var text = "usage: tensord [flags]\n\nEvery flag can also be set by its environment variable; the flag wins.\n\n"
+    for flag in flags {
+        let name = "--\(flag.name)\(flag.takesValue ? " VALUE" : "")"
+        let env = flag.env.isEmpty ? "" : " [\(flag.env)]"
+        text += "  \(name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(flag.help)\(env)\n"
+    }
+    return text
+}
+
+/// One structured log line per event on stderr, as JSON or `key=value` text. Each line is one
+/// write(2), so lines from different threads do not interleave.
+struct Logger: Sendable {
+    let json: Bool
+
+    func line(_ fields: [(String, Any?)], message: String) {
+        var line: String
+        if json {
+            var object: [String: Any] = ["ts": ISO8601DateFormatter().string(from: Date()), "msg": message]
+            for (key, value) in fields { if let value { object[key] = value } }
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            line = String(decoding: data, as: UTF8.self)
+        } else {
+            line = message + fields.compactMap { key, value in value.map { " \(key)=\($0)" } }.joined()
+        }
+        line += "\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("tensord: \(message)\n\(usage())".utf8))
+    exit(2)
+}
+
+/// Flag values: environment first, then `--name value` / `--name=value` arguments.
+func parseArguments(_ arguments: [String], environment: [String: String]) -> [String: String] {
+    var values: [String: String] = [:]
+    for flag in flags where !flag.env.isEmpty {
+        if let value = environment[flag.env], !value.isEmpty { values[flag.name] = value }
+    }
+    var index = 0
+    while index < arguments.count {
+        let argument = arguments[index]
+        guard argument.hasPrefix("--") else { fail("unexpected argument '\(argument)'") }
+        var name = String(argument.dropFirst(2))
+        var inline: String?
+        if let equals = name.firstIndex(of: "=") {
+            inline = String(name[name.index(after: equals)...])
+            name = String(name[..<equals])
+        }
+        guard let flag = flags.first(where: { $0.name == name }) else { fail("unknown flag '--\(name)'") }
+        if flag.takesValue {
+            if let inline {
+                values[name] = inline
+            } else {
+                index += 1
+                guard index < arguments.count else { fail("--\(name) needs a value") }
+                values[name] = arguments[index]
+            }
+        } else {
+            values[name] = "true"
+        }
+        index += 1
+    }
+    return values
+}
+
+func integer(_ values: [String: String], _ name: String, default value: Int, minimum: Int = 0) -> Int {
+    guard let text = values[name] else { return value }
+    guard let number = Int(text), number >= minimum else { fail("--\(name) must be an integer >= \(minimum), not '\(text)'") }
+    return number
+}
+
+/// Parses the flags, serves until SIGTERM/SIGINT, and exits (0 after a graceful shutdown).
+/// A function, not top-level code, so that nothing here is main-actor isolated: the signal and
+/// log callbacks run on Dispatch queues.
+func runTensord() -> Never {
+    let values = parseArguments(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
+    if values["help"] != nil {
+        print(usage(), terminator: "")
+        exit(0)
+    }
+
+    let logger: Logger
+    switch values["log-format"] ?? "json" {
+    case "json": logger = Logger(json: true)
+    case "text": logger = Logger(json: false)
+    case let other: fail("--log-format must be json or text, not '\(other)'")
+    }
+
+    var serviceConfiguration = ServiceConfiguration()
+    serviceConfiguration.sessionMaxBytes = integer(values, "session-max-bytes", default: 1 << 30, minimum: 1)
+    serviceConfiguration.maxArrayElements = integer(values, "max-array-elements", default: 1 << 28, minimum: 1)
+    serviceConfiguration.maxSessions = integer(values, "max-sessions", default: 1_000, minimum: 1)
+    serviceConfiguration.idleTimeout = Double(integer(values, "idle-timeout", default: 900, minimum: 1))
+    serviceConfiguration.maxIdleTimeout = max(serviceConfiguration.maxIdleTimeout, serviceConfiguration.idleTimeout)
+    serviceConfiguration.replicaID = integer(values, "replica-id", default: 0)
+    serviceConfiguration.openAPIPath = values["openapi"]
+    if values["rate-limit"] != nil {
+        serviceConfiguration.rateLimit = Double(integer(values, "rate-limit", default: 0, minimum: 1))
+        serviceConfiguration.rateLimitBurst = integer(values, "rate-limit-burst", default: 100, minimum: 1)
+    }
+    if let keys = values["api-key"] {
+        serviceConfiguration.apiKeys = Set(keys.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+    }
+
+    let service = Service(configuration: serviceConfiguration) { @Sendable entry in
+        logger.line([("method", entry.method), ("route", entry.route), ("status", entry.status),
+                 ("duration_us", entry.durationMicroseconds), ("session", entry.sessionID)], message: "request")
+    }
+
+    var serverConfiguration = ServerConfiguration(host: values["host"] ?? "127.0.0.1", port: integer(values, "port", default: 8080))
+    guard (0...65_535).contains(serverConfiguration.port) else { fail("--port must be in 0...65535") }
+    let maxBody = integer(values, "max-body-bytes", default: 64 << 20, minimum: 1)
+    serverConfiguration.limits.maxBodyBytes = maxBody
+    serverConfiguration.limits.maxDecompressedBodyBytes = max(serverConfiguration.limits.maxDecompressedBodyBytes, maxBody)
+    serverConfiguration.tlsCertificatePath = values["tls-cert"]
+    serverConfiguration.tlsPrivateKeyPath = values["tls-key"]
+    if values["workers"] != nil { serverConfiguration.workers = integer(values, "workers", default: 1, minimum: 1) }
+
+    let server: Server
+    do {
+        server = try Server(configuration: serverConfiguration, handler: service)
+        try server.start()
+    } catch {
+        logger.line([("error", "\(error)")], message: "could not start")
+        exit(1)
+    }
+
+    let scheme = serverConfiguration.tlsCertificatePath == nil ? "http" : "https"
+    logger.line([("host", serverConfiguration.host), ("port", server.port), ("scheme", scheme),
+             ("replica", serviceConfiguration.replicaID), ("epoch", serviceConfiguration.bootEpoch),
+             ("openapi", service.servesOpenAPI)], message: "listening")
+
+    // Expire idle sessions at a tenth of the idle timeout, at least every 30 s.
+    service.startSweeping(every: min(30, max(1, serviceConfiguration.idleTimeout / 10)))
+
+    // SIGTERM/SIGINT: stop taking new sessions, drain connections for up to 10 s, then exit 0.
+    let signalQueue = DispatchQueue(label: "tensord.signals")
+    let signalSources = [SIGTERM, SIGINT].map { signo in
+        signal(signo, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: signo, queue: signalQueue)
+        source.setEventHandler { @Sendable in
+            logger.line([("signal", Int(signo))], message: "shutting down")
+            service.beginDraining()
+            server.shutdown(deadline: .now() + .seconds(10))
+        }
+        source.resume()
+        return source
+    }
+
+    server.wait()
+    service.stopSweeping()
+    signalSources.forEach { $0.cancel() }
+    logger.line([], message: "stopped")
+    exit(0)
+}
+
+runTensord()

@@ -1,0 +1,49 @@
+import Foundation
+
+/// Settings of one ``Service`` instance (filled from tensord's flags).
+public struct ServiceConfiguration: Sendable {
+    /// Replica ordinal, encoded in every session id.
+    public var replicaID: Int = 0
+    /// Boot epoch, encoded in every session id; a restarted replica has a new one.
+    public var bootEpoch: String = ServiceConfiguration.epoch(at: Date().timeIntervalSince1970)
+    /// Maximum number of live sessions; creating one more answers 503 `capacity`.
+    public var maxSessions: Int = 1_000
+    /// Default idle timeout of a session in seconds.
+    public var idleTimeout: Double = 900
+    /// Largest idle timeout a client may ask for, in seconds.
+    public var maxIdleTimeout: Double = 86_400
+    /// Memory budget of one session in bytes (arrays, gradients, saved tensors).
+    public var sessionMaxBytes: Int = 1 << 30
+    /// Largest number of elements of one array.
+    public var maxArrayElements: Int = 1 << 28
+    /// Steps per `run` program (counted over all nesting levels).
+    public var maxProgramSteps: Int = 10_000
+    /// Nesting depth of scope blocks in a `run` program.
+    public var maxProgramDepth: Int = 32
+    /// How long an expired or deleted session id keeps answering with its `reason`, in seconds.
+    public var tombstoneLifetime: Double = 3_600
+    /// Path of the OpenAPI document served at `/openapi.yaml`; nil = look next to the executable
+    /// and in the working directory (see ``OpenAPIDocument``).
+    public var openAPIPath: String?
+    /// API keys accepted on `/v1` routes (`Authorization: Bearer <key>`); empty = no authentication.
+    public var apiKeys: Set<String> = []
+    /// Requests per second allowed per client on `/v1` routes (client = API key, else remote
+    /// address); nil = unlimited.
+    public var rateLimit: Double?
+    /// Burst size of the rate limit.
+    public var rateLimitBurst: Int = 100
+    /// `Retry-After` seconds sent with 503 `capacity`.
+    public var retryAfterSeconds: Int = 5
+    /// Wall clock in seconds since 1970 (injectable for tests).
+    public var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
+
+    public init() {}
+
+    /// A boot epoch derived from a start time: seconds since 1970 in lower-case base32.
+    public static func epoch(at time: Double) -> String {
+        var value = UInt64(max(0, time))
+        var bytes: [UInt8] = []
+        while value > 0 { bytes.insert(UInt8(value & 0xff), at: 0); value >>= 8 }
+        return SessionID.base32(bytes.isEmpty ? [0] : bytes)
+    }
+}

@@ -1,0 +1,74 @@
+import Autograd
+import Wire
+
+extension APIError {
+    /// Maps a wire-format error to its API code (one switch), keeping Wire's message.
+    init(_ error: WireError) {
+        let code: Code = switch error.kind {
+        case .invalidJSON, .invalidNPY: .invalidBody
+        case .unsupportedDtype: .unsupportedDType
+        case .unsupportedLayout: .unsupportedLayout
+        case .tooLarge: .arrayTooLarge
+        case .valueOutOfRange: .invalidArgument
+        }
+        self.init(code, error.message)
+    }
+}
+
+/// JSON request bodies through Wire's parser.
+enum JSONCodec {
+    static func parse(_ bytes: [UInt8]) throws(APIError) -> JSONValue {
+        do { return try JSONParser.parse(bytes) } catch { throw APIError(error) }
+    }
+}
+
+/// `.npy` bodies through Wire, mapped to engine dtypes.
+enum NPYCodec {
+    /// Decodes an `.npy` body (v1.0-3.0); a 0-d array becomes shape `[1]` (MXNet has no 0-d arrays).
+    static func decode(_ bytes: [UInt8], maxElements: Int) throws(APIError) -> TensorInput {
+        let array: NPYArray
+        do { array = try NPY.decode(bytes, maxElements: maxElements) } catch { throw APIError(error) }
+        return .bytes(array.data, shape: array.shape.isEmpty ? [1] : array.shape, dtype: dtype(array.dtype))
+    }
+
+    /// `?dtype=`: the npy values converted to another dtype (through Double, as numpy's astype
+    /// does for these types).
+    static func cast(_ tensor: TensorInput, to target: DType) -> TensorInput {
+        guard case .bytes(let bytes, let shape, let dtype) = tensor else { return tensor }
+        let values: [Double] = bytes.withUnsafeBytes { raw in
+            switch dtype {
+            case .float32: raw.bindMemory(to: Float.self).map(Double.init)
+            case .float64: Array(raw.bindMemory(to: Double.self))
+            case .int32: raw.bindMemory(to: Int32.self).map(Double.init)
+            case .int64: raw.bindMemory(to: Int64.self).map(Double.init)
+            case .uint8: raw.bindMemory(to: UInt8.self).map(Double.init)
+            }
+        }
+        return .values(values, shape: shape, dtype: target)
+    }
+
+    /// Writes an array as a version 1.0 `.npy` file.
+    static func encode(_ array: NDArray) -> [UInt8] {
+        array.withUnsafeBytes { NPY.encode(dtype: npyDType(array.dtype), shape: array.shape, data: $0) }
+    }
+
+    static func dtype(_ npy: NPYDType) -> DType {
+        switch npy {
+        case .float32: .float32
+        case .float64: .float64
+        case .int32: .int32
+        case .int64: .int64
+        case .uint8: .uint8
+        }
+    }
+
+    static func npyDType(_ dtype: DType) -> NPYDType {
+        switch dtype {
+        case .float32: .float32
+        case .float64: .float64
+        case .int32: .int32
+        case .int64: .int64
+        case .uint8: .uint8
+        }
+    }
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# wrk against tensord's HTTP server and nginx, both serving {"ok":true} on loopback, in one run.
+# Usage: bash scripts/bench-http.sh            (DURATION=10s CONNS="64 1" to change the runs)
+# Needs: nginx-light, wrk (installed by scripts/deps.sh ensure_test_deps).
+# The server side is `Benchmarks http-serve` (Sources/Benchmarks/HTTPBench.swift).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-"64 1"}
+NGINX_PORT=${NGINX_PORT:-18080}
+TENSORD_PORT=${TENSORD_PORT:-18081}
+
+command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "bench-http: needs wrk and nginx" >&2; exit 1; }
+swift build -c release --product Benchmarks >/dev/null
+BIN="$(swift build -c release --show-bin-path)/Benchmarks"
+
+tmp=$(mktemp -d)
+nginx_pid=""; tensord_pid=""
+cleanup() {
+  [ -n "$tensord_pid" ] && kill "$tensord_pid" 2>/dev/null && wait "$tensord_pid" 2>/dev/null || true
+  [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+mkdir -p "$tmp/logs"
+cat > "$tmp/nginx.conf" <<CONF
+worker_processes 2;
+pid $tmp/nginx.pid;
+error_log $tmp/logs/error.log crit;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/body;
+  proxy_temp_path $tmp/proxy;
+  fastcgi_temp_path $tmp/fastcgi;
+  uwsgi_temp_path $tmp/uwsgi;
+  scgi_temp_path $tmp/scgi;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / { default_type application/json; return 200 '{"ok":true}'; }
+  }
+}
+CONF
+nginx -p "$tmp" -c "$tmp/nginx.conf" 2>/dev/null
+"$BIN" http-serve --port "$TENSORD_PORT" &
+tensord_pid=$!
+
+for port in "$NGINX_PORT" "$TENSORD_PORT"; do
+  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
+  curl -sf "http://127.0.0.1:$port/" | grep -q '"ok":true' || { echo "bench-http: server on $port not answering" >&2; exit 1; }
+done
+
+# wrk latency "123.45us" / "1.23ms" / "1.20s" -> microseconds
+to_us() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1000000; else print n }'; }
+
+run() {  # name port conns -> "rps p50us p99us"
+  local out
+  local threads=2; [ "$3" -lt 2 ] && threads=1   # wrk needs connections >= threads
+  out=$(wrk -t"$threads" -c"$3" -d"$DURATION" --latency "http://127.0.0.1:$2/")
+  local rps p50 p99
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+  p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
+  p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+  echo "$rps $(to_us "$p50") $(to_us "$p99")"
+}
+
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the 2 cores skews both servers)"
+printf '%-8s %-6s %12s %10s %10s\n' server conns "req/s" "p50(us)" "p99(us)"
+for c in $CONNS; do
+  read -r n_rps n_p50 n_p99 < <(run nginx "$NGINX_PORT" "$c")
+  printf '%-8s %-6s %12.0f %10.0f %10.0f\n' nginx "c$c" "$n_rps" "$n_p50" "$n_p99"
+  read -r t_rps t_p50 t_p99 < <(run tensord "$TENSORD_PORT" "$c")
+  printf '%-8s %-6s %12.0f %10.0f %10.0f\n' tensord "c$c" "$t_rps" "$t_p50" "$t_p99"
+  awk -v c="$c" -v a="$t_rps" -v b="$n_rps" -v p="$t_p50" -v q="$n_p50" -v r="$t_p99" -v s="$n_p99" \
+    'BEGIN { printf "ratio tensord/nginx c%s: req/s %.2fx  p50 %.2fx  p99 %.2fx\n", c, a / b, p / q, r / s }'
+done
