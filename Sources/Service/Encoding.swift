@@ -50,7 +50,7 @@ enum DTO {
             ("created_at", .string(Timestamp.iso8601(info.createdAt))),
             ("last_activity", .string(Timestamp.iso8601(info.lastActivity))),
             ("expires_at", .string(Timestamp.iso8601(info.lastActivity + info.idleTimeout))),
-            ("idle_timeout_s", .double(info.idleTimeout)),
+            ("idle_timeout_s", .int(Int(info.idleTimeout))),
             ("labels", object(info.labels.map { ($0.0, .string($0.1)) })),
             ("state", object([("is_recording", .bool(info.status.flags.isRecording)),
                               ("is_training", .bool(info.status.flags.isTraining)),
@@ -91,10 +91,13 @@ enum DTO {
     static func symbol(_ symbol: GraphSymbol) -> JSONOut {
         object([
             ("nodes", .array(symbol.nodes.map { node in
-                object([("id", .int(node.id)), ("op", .string(node.op)), ("name", .string(node.name)),
-                        ("inputs", ints(node.inputs)), ("shape", ints(node.shape)), ("dtype", .string(node.dtype.rawValue)),
-                        ("grad_req", node.gradReq.map { .string($0.rawValue) } ?? .null),
-                        ("is_variable", .bool(node.isVariable))])
+                var members: [(String, JSONOut)] = [
+                    ("id", .int(node.id)), ("op", .string(node.op)), ("name", .string(node.name)),
+                    ("inputs", ints(node.inputs)), ("shape", ints(node.shape)), ("dtype", .string(node.dtype.rawValue)),
+                ]
+                if let req = node.gradReq { members.append(("grad_req", .string(req.rawValue))) }
+                members.append(("is_variable", .bool(node.isVariable)))
+                return object(members)
             })),
             ("heads", ints(symbol.heads)),
             ("arguments", strings(symbol.arguments)),
@@ -173,8 +176,8 @@ indirect enum JSONOut {
         let count = array.size
         array.withUnsafeBytes { raw in
             switch array.dtype {
-            case .float32: writer.writeNumbers(UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: Float.self), count: count))
-            case .float64: writer.writeNumbers(UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: Double.self), count: count))
+            case .float32: writer.writeFloats(UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: Float.self), count: count))
+            case .float64: writer.writeDoubles(UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: Double.self), count: count))
             case .int32: writeIntegers(raw.bindMemory(to: Int32.self), to: &writer)
             case .int64: writeIntegers(raw.bindMemory(to: Int64.self), to: &writer)
             case .uint8: writeIntegers(raw.bindMemory(to: UInt8.self), to: &writer)

@@ -11,12 +11,8 @@ enum Handlers {
     }
 
     static func readyz(_ ctx: RequestContext) throws(APIError) -> Reply {
-        let registry = ctx.service.registry
-        guard registry.acceptsSessions else {
-            return .json(DTO.object([("status", .string("unavailable")), ("sessions", .int(registry.count))]),
-                         status: 503, headers: [("Retry-After", String(registry.configuration.retryAfterSeconds))])
-        }
-        return .json(DTO.object([("status", .string("ready")), ("sessions", .int(registry.count))]))
+        try ctx.service.registry.checkAcceptsSessions()
+        return .json(DTO.object([("status", .string("ok"))]))
     }
 
     static func openAPI(_ ctx: RequestContext) throws(APIError) -> Reply {
@@ -51,7 +47,7 @@ enum Handlers {
                 labels.append((member.key, value))
             }
         }
-        let info = try ctx.service.registry.create(idleTimeout: try f.double("idle_timeout_s"), seed: seed, labels: labels)
+        let info = try ctx.service.registry.create(idleTimeout: try f.int("idle_timeout_s"), seed: seed, labels: labels)
         return .json(DTO.session(info), status: 201, headers: [("Location", "/v1/sessions/\(info.id)")])
     }
 

@@ -36,6 +36,7 @@ struct FunctionDefinition {
 
 /// The result of a `run` program.
 struct RunResult {
+    /// Top-level steps fully done.
     var steps = 0
     var fetched: [(String, NDArray)] = []
     var outputs: [(String, NDArray)] = []
@@ -260,7 +261,7 @@ struct Interpreter: Sendable {
             } catch {
                 throw error.extensions["step"] == nil ? error.with("step", .string(Self.pathText(stepPath))) : error
             }
-            result.steps += 1
+            if path.isEmpty { result.steps += 1 }
         }
     }
 

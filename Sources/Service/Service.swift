@@ -118,7 +118,12 @@ public final class Service: HTTPHandler {
                 let handle = try registry.begin(sessionID ?? "")
                 handle.async { [registry] session in
                     let reply: Reply
-                    do { reply = try handler(context, session) } catch { reply = Self.problem(error, routed) }
+                    do throws(APIError) {
+                        reply = try handler(context, session)
+                    } catch {
+                        let named = error.extensions["session_id"] == nil ? error.with("session_id", .string(session.id)) : error
+                        reply = Self.problem(named, routed)
+                    }
                     registry.finish(handle, status: SessionStatus(session))
                     finish(reply, route.path, sessionID)
                 }

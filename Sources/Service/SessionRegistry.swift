@@ -114,10 +114,10 @@ final class SessionRegistry: Sendable {
     }
 
     /// Creates a session, or 503 `capacity` when the replica is full or draining.
-    func create(idleTimeout: Double?, seed: UInt64, labels: [(String, String)]) throws(APIError) -> SessionInfo {
-        let timeout = idleTimeout ?? configuration.idleTimeout
-        guard timeout > 0, timeout <= configuration.maxIdleTimeout else {
-            throw APIError(.invalidArgument, "'idle_timeout_s' must be in (0, \(configuration.maxIdleTimeout)].")
+    func create(idleTimeout: Int?, seed: UInt64, labels: [(String, String)]) throws(APIError) -> SessionInfo {
+        let timeout = idleTimeout.map(Double.init) ?? configuration.idleTimeout
+        guard timeout >= 1, timeout <= configuration.maxIdleTimeout else {
+            throw APIError(.invalidArgument, "'idle_timeout_s' must be an integer from 1 to \(Int(configuration.maxIdleTimeout)).")
         }
         guard let id = SessionID.make(prefix: prefix) else {
             throw APIError(.internal, "The server could not generate a session id.")
@@ -127,9 +127,7 @@ final class SessionRegistry: Sendable {
         let status = SessionStatus(session)
         let time = now
         let result: Result<SessionInfo, APIError> = state.withLock { state in
-            guard !state.draining, state.entries.count < configuration.maxSessions else {
-                return .failure(capacityError(draining: state.draining))
-            }
+            if let error = capacityError(state) { return .failure(error) }
             let entry = Entry(handle: handle, createdAt: time, idleTimeout: timeout, labels: labels,
                               lastActivity: time, inFlight: 0, status: status)
             state.entries[id] = entry
@@ -139,11 +137,18 @@ final class SessionRegistry: Sendable {
         return try result.get()
     }
 
-    private func capacityError(draining: Bool) -> APIError {
-        APIError(.capacity,
-                 draining ? "This replica is shutting down and accepts no new sessions."
-                          : "This replica has reached its limit of \(configuration.maxSessions) sessions.",
-                 headers: [("Retry-After", String(configuration.retryAfterSeconds))])
+    /// 503 `capacity` when no session can be added now (draining, or full); nil otherwise.
+    private func capacityError(_ state: State) -> APIError? {
+        let headers = [("Retry-After", String(configuration.retryAfterSeconds))]
+        if state.draining {
+            return APIError(.capacity, "This replica is shutting down and accepts no new sessions.",
+                            ["reason": .string("draining")], headers: headers)
+        }
+        guard state.entries.count < configuration.maxSessions else {
+            return APIError(.capacity, "This replica holds its maximum of \(configuration.maxSessions) sessions; retry later or delete idle sessions.",
+                            ["reason": .string("at-capacity")], headers: headers)
+        }
+        return nil
     }
 
     /// Looks a session up for one request: counts as activity and keeps it from expiring until
@@ -229,9 +234,9 @@ final class SessionRegistry: Sendable {
 
     var count: Int { state.withLock { $0.entries.count } }
 
-    /// True when a new session could be created now (the readiness probe).
-    var acceptsSessions: Bool {
-        state.withLock { !$0.draining && $0.entries.count < configuration.maxSessions }
+    /// The readiness probe: throws 503 `capacity` unless a new session could be created now.
+    func checkAcceptsSessions() throws(APIError) {
+        if let error = state.withLock({ capacityError($0) }) { throw error }
     }
 
     /// Stops accepting new sessions (graceful shutdown); existing ones keep working.

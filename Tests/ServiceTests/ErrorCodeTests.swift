@@ -193,6 +193,7 @@ import Wire
         let full = one.call("POST", "/v1/sessions")
         expect(full, "capacity")
         #expect(full.headers["Retry-After"] == "5")
+        #expect(full["reason"]?.string == "at-capacity")
         #expect(one.call("GET", "/readyz").status == 503)
 
         let guarded = TestClient { $0.apiKeys = ["k1"] }

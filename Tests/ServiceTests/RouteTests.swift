@@ -42,7 +42,7 @@ import Wire
         #expect(created.status == 201)
         let id = created["id"]?.string ?? ""
         #expect(created.headers["Location"] == "/v1/sessions/\(id)")
-        #expect(created["idle_timeout_s"]?.number?.double == 60)
+        #expect(created["idle_timeout_s"] == .int(60))
         #expect(created["labels"]?["team"]?.string == "a")
         #expect(created["limits"]?["max_bytes"]?.number?.int == 1 << 30)
         let s = "/v1/sessions/\(id)"

@@ -67,13 +67,16 @@ import Testing
         let client = TestClient()
         #expect(client.call("POST", "/v1/sessions", #"{"idle_timeout_s":0}"#).code == "invalid-argument")
         #expect(client.call("POST", "/v1/sessions", #"{"idle_timeout_s":"soon"}"#).code == "invalid-argument")
+        #expect(client.call("POST", "/v1/sessions", #"{"idle_timeout_s":1.5}"#).code == "invalid-argument")
     }
 
     @Test func drainingRefusesNewSessions() {
         let client = TestClient()
         let s = client.newSession()
         client.service.beginDraining()
-        #expect(client.call("POST", "/v1/sessions").code == "capacity")
+        let refused = client.call("POST", "/v1/sessions")
+        #expect(refused.code == "capacity")
+        #expect(refused["reason"]?.string == "draining")
         #expect(client.call("GET", "/readyz").status == 503)
         #expect(client.call("GET", "\(s)/flags").status == 200)
     }
