@@ -11,7 +11,7 @@ swift build --product tensord >&2
 TENSORD_BIN="$(swift build --show-bin-path)/tensord"
 export TENSORD_BIN
 
-python3 -m pip install -q --disable-pip-version-check ./clients/python >/dev/null
+PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check ./clients/python >/dev/null
 # Run from the tests directory against the installed package, not the source tree.
 cd clients/python
 timeout 900 python3 -m pytest -q -p no:cacheprovider tests "$@"

@@ -25,6 +25,18 @@ def test_livez_readyz_catalog(client):
     assert spec["name"] == "broadcast_add" and spec["inputs"] == ["lhs", "rhs"]
 
 
+def test_every_catalog_op_is_an_nd_function(mxs, client):
+    explicit = 0
+    for name, spec in client.ops().items():
+        fn = getattr(nd, name)
+        assert callable(fn) and fn.__name__ == name and fn.__doc__
+        if fn.__module__ == nd.__name__ and name in vars(nd):
+            explicit += 1        # MXNet's Python-level functions (nd.add, nd.zeros, ...)
+        else:
+            assert (spec.get("summary") or "") in fn.__doc__
+    assert explicit < 30
+
+
 def test_session_context_manager_deletes(client):
     with client.create_session() as s:
         sid = s.id

@@ -18,10 +18,13 @@ def run_example(args, url, timeout):
     return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def test_seed_py_prints_exactly(tensord_url):
+def test_seed_py_prints_exactly(tensord_url, client):
+    before = len(client.sessions())
     out = run_example([sys.executable, os.path.join(EXAMPLES, "seed.py")], tensord_url, 60)
     assert out.returncode == 0, out.stderr
     assert out.stdout == "\n[2. 4. 6. 8.]\n<NDArray 4 @cpu(0)>\n"
+    assert out.stderr == ""
+    assert len(client.sessions()) == before          # the default session is deleted at exit
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")

@@ -59,18 +59,22 @@ def _filled(op, shape, dtype, value):
 
 
 def zeros(shape, ctx=None, dtype=None, **kwargs):
+    """An array of zeros (float32 unless ``dtype`` is given), made on the server."""
     return _filled("_zeros", shape, dtype, 0)
 
 
 def ones(shape, ctx=None, dtype=None, **kwargs):
+    """An array of ones (float32 unless ``dtype`` is given), made on the server."""
     return _filled("_ones", shape, dtype, 1)
 
 
 def empty(shape, ctx=None, dtype=None):
+    """An uninitialised array in MXNet; here zero-filled."""
     return zeros(shape, ctx, dtype)
 
 
 def full(shape, val, ctx=None, dtype=None, out=None):
+    """An array filled with ``val`` (float32 unless ``dtype`` is given)."""
     result = _filled("_full", shape, dtype, val)
     if out is not None:
         out[:] = result
@@ -79,6 +83,7 @@ def full(shape, val, ctx=None, dtype=None, out=None):
 
 
 def arange(start, stop=None, step=1.0, repeat=1, infer_range=None, ctx=None, dtype=None):
+    """Evenly spaced values in [start, stop), each repeated ``repeat`` times (MXNet's arange)."""
     name = _codec.dtype_name(dtype)
     if _has("_arange"):
         return invoke_one("_arange", [], {"start": float(start),
@@ -89,6 +94,7 @@ def arange(start, stop=None, step=1.0, repeat=1, infer_range=None, ctx=None, dty
 
 
 def zeros_like(data, out=None):
+    """Zeros of ``data``'s shape and dtype."""
     if _has("zeros_like"):
         return invoke_one("zeros_like", [data], out=out)
     result = zeros_like_array(data)
@@ -99,6 +105,7 @@ def zeros_like(data, out=None):
 
 
 def ones_like(data, out=None):
+    """Ones of ``data``'s shape and dtype."""
     if _has("ones_like"):
         return invoke_one("ones_like", [data], out=out)
     result = _upload(np.ones(data.shape, dtype=data._dtype), data._dtype)
@@ -109,6 +116,7 @@ def ones_like(data, out=None):
 
 
 def concatenate(arrays, axis=0, always_copy=True):
+    """Joins arrays along ``axis`` (``concat`` with ``dim=axis``)."""
     return invoke_one("concat", list(arrays), {"dim": axis})
 
 
@@ -127,18 +135,22 @@ def _ufunc(lhs, rhs, array_op, scalar_op, rscalar_op, py):
 
 
 def add(lhs, rhs):
+    """``lhs + rhs`` for arrays and/or scalars (broadcast_add or _plus_scalar)."""
     return _ufunc(lhs, rhs, "broadcast_add", "_plus_scalar", "_plus_scalar", lambda a, b: a + b)
 
 
 def subtract(lhs, rhs):
+    """``lhs - rhs`` (broadcast_sub, _minus_scalar or _rminus_scalar)."""
     return _ufunc(lhs, rhs, "broadcast_sub", "_minus_scalar", "_rminus_scalar", lambda a, b: a - b)
 
 
 def multiply(lhs, rhs):
+    """``lhs * rhs`` (broadcast_mul or _mul_scalar)."""
     return _ufunc(lhs, rhs, "broadcast_mul", "_mul_scalar", "_mul_scalar", lambda a, b: a * b)
 
 
 def divide(lhs, rhs):
+    """``lhs / rhs`` (broadcast_div, _div_scalar or _rdiv_scalar)."""
     return _ufunc(lhs, rhs, "broadcast_div", "_div_scalar", "_rdiv_scalar", lambda a, b: a / b)
 
 
@@ -146,44 +158,54 @@ true_divide = divide
 
 
 def modulo(lhs, rhs):
+    """``lhs % rhs`` (broadcast_mod, _mod_scalar or _rmod_scalar)."""
     return _ufunc(lhs, rhs, "broadcast_mod", "_mod_scalar", "_rmod_scalar", lambda a, b: a % b)
 
 
 def power(base, exp):
+    """``base ** exp`` (broadcast_power, _power_scalar or _rpower_scalar)."""
     return _ufunc(base, exp, "broadcast_power", "_power_scalar", "_rpower_scalar", lambda a, b: a ** b)
 
 
 def maximum(lhs, rhs):
+    """Elementwise maximum (broadcast_maximum or _maximum_scalar)."""
     return _ufunc(lhs, rhs, "broadcast_maximum", "_maximum_scalar", "_maximum_scalar", max)
 
 
 def minimum(lhs, rhs):
+    """Elementwise minimum (broadcast_minimum or _minimum_scalar)."""
     return _ufunc(lhs, rhs, "broadcast_minimum", "_minimum_scalar", "_minimum_scalar", min)
 
 
 def equal(lhs, rhs):
+    """``lhs == rhs`` as 0/1 in the input dtype."""
     return _ufunc(lhs, rhs, "broadcast_equal", "_equal_scalar", "_equal_scalar", lambda a, b: a == b)
 
 
 def not_equal(lhs, rhs):
+    """``lhs != rhs`` as 0/1 in the input dtype."""
     return _ufunc(lhs, rhs, "broadcast_not_equal", "_not_equal_scalar", "_not_equal_scalar",
                   lambda a, b: a != b)
 
 
 def greater(lhs, rhs):
+    """``lhs > rhs`` as 0/1 in the input dtype."""
     return _ufunc(lhs, rhs, "broadcast_greater", "_greater_scalar", "_lesser_scalar", lambda a, b: a > b)
 
 
 def greater_equal(lhs, rhs):
+    """``lhs >= rhs`` as 0/1 in the input dtype."""
     return _ufunc(lhs, rhs, "broadcast_greater_equal", "_greater_equal_scalar",
                   "_lesser_equal_scalar", lambda a, b: a >= b)
 
 
 def lesser(lhs, rhs):
+    """``lhs < rhs`` as 0/1 in the input dtype."""
     return _ufunc(lhs, rhs, "broadcast_lesser", "_lesser_scalar", "_greater_scalar", lambda a, b: a < b)
 
 
 def lesser_equal(lhs, rhs):
+    """``lhs <= rhs`` as 0/1 in the input dtype."""
     return _ufunc(lhs, rhs, "broadcast_lesser_equal", "_lesser_equal_scalar",
                   "_greater_equal_scalar", lambda a, b: a <= b)
 
