@@ -1,9 +1,15 @@
-"""HTTP transport over one persistent keep-alive connection (standard library only)."""
+"""HTTP/1.1 over one persistent keep-alive connection, with the standard library's socket/ssl.
 
-import http.client
+A small purpose-built client rather than ``http.client``: it costs a fraction of the CPU per
+request (one ``sendall`` per small request, no ``email`` header parsing) and it keeps its own
+read buffer, so responses can later be read after several requests were written (pipelining,
+issue 7), which ``http.client`` cannot do.
+"""
+
 import json
 import os
 import socket
+import ssl
 import threading
 import urllib.parse
 
@@ -11,9 +17,10 @@ from .errors import TensordError, error_from_response
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 
-# Errors meaning the server closed an idle keep-alive connection before reading our request.
-_STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError,
-          http.client.CannotSendRequest, http.client.BadStatusLine)
+# Bodies up to this size are sent in the same write as the headers.
+_COALESCE = 64 * 1024
+_RECV = 256 * 1024
+_MAX_HEADER = 64 * 1024
 
 
 def resolve_url(url=None):
@@ -36,13 +43,126 @@ class Response:
         return self.headers.get("content-type", "")
 
     def json(self):
-        return json.loads(self.body.decode("utf-8")) if self.body else None
+        return json.loads(self.body) if self.body else None
+
+
+class _Stale(Exception):
+    """The server closed a reused connection before sending any byte of the response."""
+
+
+class _Connection:
+    """One socket plus the bytes read from it but not consumed yet."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = bytearray()
+        self.received_any = False
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def _fill(self):
+        chunk = self.sock.recv(_RECV)
+        if not chunk:
+            if not self.received_any:
+                raise _Stale()
+            raise ConnectionError("the server closed the connection in the middle of a response")
+        self.received_any = True
+        self.buf += chunk
+
+    def read_until(self, marker, limit):
+        start = 0
+        while True:
+            i = self.buf.find(marker, start)
+            if i >= 0:
+                out = bytes(self.buf[:i])
+                del self.buf[:i + len(marker)]
+                return out
+            if len(self.buf) > limit:
+                raise ConnectionError("response header line too long")
+            start = max(0, len(self.buf) - len(marker) + 1)
+            self._fill()
+
+    def read_exact(self, n):
+        if len(self.buf) >= n:
+            out = bytes(self.buf[:n])
+            del self.buf[:n]
+            return out
+        out = bytearray(n)
+        view = memoryview(out)
+        have = len(self.buf)
+        view[:have] = self.buf
+        self.buf.clear()
+        while have < n:
+            got = self.sock.recv_into(view[have:], n - have)
+            if not got:
+                raise ConnectionError("the server closed the connection in the middle of a response")
+            self.received_any = True
+            have += got
+        return bytes(out)
+
+    def read_to_eof(self):
+        while True:
+            chunk = self.sock.recv(_RECV)
+            if not chunk:
+                out = bytes(self.buf)
+                self.buf.clear()
+                return out
+            self.buf += chunk
+
+    def read_response(self, method):
+        """Reads one response; returns ``(Response, keep_alive)``."""
+        self.received_any = bool(self.buf)
+        while True:
+            head = self.read_until(b"\r\n\r\n", _MAX_HEADER)
+            lines = head.decode("latin-1").split("\r\n")
+            parts = lines[0].split(" ", 2)
+            if len(parts) < 2 or not parts[0].startswith("HTTP/"):
+                raise ConnectionError("malformed HTTP status line %r" % lines[0][:80])
+            status = int(parts[1])
+            headers = {}
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                name = name.strip().lower()
+                value = value.strip()
+                headers[name] = headers[name] + ", " + value if name in headers else value
+            if status >= 200:
+                break  # 1xx interim responses carry no body: read the next head
+        tokens = headers.get("connection", "").lower()
+        keep_alive = "close" not in tokens and (parts[0] != "HTTP/1.0" or "keep-alive" in tokens)
+        if method == "HEAD" or status in (204, 304):
+            body = b""
+        elif "chunked" in headers.get("transfer-encoding", "").lower():
+            body = self._read_chunked()
+        elif "content-length" in headers:
+            body = self.read_exact(int(headers["content-length"]))
+        else:
+            body = self.read_to_eof()
+            keep_alive = False
+        return Response(status, headers, body), keep_alive
+
+    def _read_chunked(self):
+        pieces = []
+        while True:
+            size_line = self.read_until(b"\r\n", _MAX_HEADER)
+            size = int(size_line.split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                while self.read_until(b"\r\n", _MAX_HEADER):
+                    pass  # trailer fields, up to the empty line
+                return b"".join(pieces)
+            pieces.append(self.read_exact(size))
+            if self.read_exact(2) != b"\r\n":
+                raise ConnectionError("malformed chunked encoding")
 
 
 class HTTPTransport:
     """Sends requests on one keep-alive connection, reconnecting once if it went stale.
 
     Thread-safe: requests are serialised by a lock (one connection, one request at a time).
+    ``TENSORD_API_KEY``, when set, is sent as ``Authorization: Bearer <key>``.
     """
 
     def __init__(self, url=None, timeout=60.0, headers=None):
@@ -55,62 +175,79 @@ class HTTPTransport:
         self._port = parts.port or (443 if self._https else 80)
         self._prefix = parts.path.rstrip("/")
         self._timeout = timeout
-        self._headers = dict(headers or {})
+        extra = dict(headers or {})
         key = os.environ.get("TENSORD_API_KEY")
-        if key and "Authorization" not in self._headers:
-            self._headers["Authorization"] = "Bearer " + key
+        if key and "Authorization" not in extra:
+            extra["Authorization"] = "Bearer " + key
+        host = self._host if ":" not in self._host else "[%s]" % self._host
+        default_port = 443 if self._https else 80
+        fixed = "Host: %s\r\n" % (host if self._port == default_port else "%s:%d" % (host, self._port))
+        fixed += "".join("%s: %s\r\n" % kv for kv in extra.items())
+        self._fixed_headers = fixed
+        self._ssl = ssl.create_default_context() if self._https else None
         self._conn = None
         self._lock = threading.Lock()
 
     def _connect(self):
-        cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-        conn = cls(self._host, self._port, timeout=self._timeout)
-        conn.connect()
-        # Small requests must not wait for Nagle's algorithm.
-        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return conn
+        sock = socket.create_connection((self._host, self._port), timeout=self._timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self._ssl is not None:
+            sock = self._ssl.wrap_socket(sock, server_hostname=self._host)
+        return _Connection(sock)
 
     def close(self):
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            self._drop()
+
+    def _drop(self):
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def request(self, method, path, body=None, content_type=None, accept="application/json"):
         """Performs one request and returns a :class:`Response` (any status)."""
-        headers = dict(self._headers)
-        headers["Accept"] = accept
+        head = "%s %s%s HTTP/1.1\r\n%sAccept: %s\r\n" % (method, self._prefix, path,
+                                                         self._fixed_headers, accept)
         if body is not None:
-            headers["Content-Type"] = content_type or "application/json"
-        target = self._prefix + path
+            head += "Content-Type: %s\r\nContent-Length: %d\r\n\r\n" % (
+                content_type or "application/json", len(body))
+        elif method in ("POST", "PUT", "PATCH"):
+            head += "Content-Length: 0\r\n\r\n"
+        else:
+            head += "\r\n"
+        head = head.encode("latin-1")
         with self._lock:
             for attempt in (0, 1):
                 fresh = self._conn is None
                 try:
                     if fresh:
                         self._conn = self._connect()
-                    self._conn.request(method, target, body=body, headers=headers)
-                    resp = self._conn.getresponse()
-                    data = resp.read()
-                except _STALE as exc:
+                    sock = self._conn.sock
+                    if body is None:
+                        sock.sendall(head)
+                    elif len(body) <= _COALESCE:
+                        sock.sendall(head + body)
+                    else:
+                        sock.sendall(head)
+                        sock.sendall(body)
+                    resp, keep_alive = self._conn.read_response(method)
+                except (_Stale, BrokenPipeError, ConnectionResetError) as exc:
+                    # A reused connection the server had closed: safe to send again, since
+                    # the server read nothing of this request.
+                    received = self._conn is not None and self._conn.received_any
                     self._drop()
-                    if fresh or attempt == 1:
-                        raise TensordError("connection to %s failed: %s" % (self.url, exc),
-                                           code="connection-failed") from exc
+                    if fresh or attempt == 1 or received:
+                        raise TensordError("connection to %s failed: %s" % (
+                            self.url, str(exc) or "closed by the server"),
+                            code="connection-failed") from exc
                     continue
-                except OSError as exc:
+                except (OSError, ValueError) as exc:
                     self._drop()
                     raise TensordError("connection to %s failed: %s" % (self.url, exc),
                                        code="connection-failed") from exc
-                hdrs = {k.lower(): v for k, v in resp.getheaders()}
-                if resp.will_close:
+                if not keep_alive:
                     self._drop()
-                return Response(resp.status, hdrs, data)
-
-    def _drop(self):
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+                return resp
 
 
 def check(resp):
