@@ -158,6 +158,13 @@ def test_shape_ops_and_indexing_gradients():
     np.testing.assert_array_equal(g, want)
 
 
+def test_array_index_takes_rows():
+    base = np.arange(12, dtype=np.float32).reshape(4, 3)
+    x = nd.array(base)
+    np.testing.assert_array_equal(x[[3, 0]].asnumpy(), base[[3, 0]])
+    np.testing.assert_array_equal(x[nd.array([1, 1])].asnumpy(), base[[1, 1]])
+
+
 def test_setitem_regions():
     x = nd.zeros((3, 4))
     x[1] = 5

@@ -2,7 +2,7 @@
 
 from ..errors import TensordError
 from . import _state
-from .ndarray import NDArray, GRAD_REQS, add_tracer, remove_tracer
+from .ndarray import NDArray, add_tracer, check_grad_req, remove_tracer
 
 __all__ = ["record", "pause", "train_mode", "predict_mode", "set_recording", "set_training",
            "is_recording", "is_training", "backward", "grad", "mark_variables", "get_symbol",
@@ -120,15 +120,10 @@ def mark_variables(variables, gradients, grad_reqs="write"):
         variables = [variables]
         gradients = [gradients]
     variables, gradients = list(variables), list(gradients)
-    if isinstance(grad_reqs, str):
-        reqs = [grad_reqs] * len(variables)
-        GRAD_REQS[grad_reqs]
-    else:
-        reqs = list(grad_reqs)
-        for r in reqs:
-            GRAD_REQS[r]
-    _session_of(variables).mark_variables(variables, gradients,
-                                          grad_reqs if isinstance(grad_reqs, str) else reqs)
+    reqs = grad_reqs if isinstance(grad_reqs, str) else list(grad_reqs)
+    for r in ([reqs] if isinstance(reqs, str) else reqs):
+        check_grad_req(r)
+    _session_of(variables).mark_variables(variables, gradients, reqs)
     for v, g in zip(variables, gradients):
         v._grad = g
 

@@ -5,11 +5,10 @@ import numbers
 import numpy as np
 
 from .. import _codec
-from ..client import to_param
 from . import _state
 from .context import Context, cpu
 
-__all__ = ["NDArray", "invoke", "invoke_one", "GRAD_REQS", "add_tracer", "remove_tracer"]
+__all__ = ["NDArray", "invoke", "invoke_one", "check_grad_req", "add_tracer", "remove_tracer"]
 
 #: The grad_req names MXNet's Python layer accepts (anything else is a KeyError).
 GRAD_REQS = {"null": 0, "write": 1, "add": 3}
@@ -81,10 +80,10 @@ def invoke_one(op, inputs, params=None, out=None):
     return invoke(op, inputs, params)[0]
 
 
-def _check_grad_req(grad_req):
+def check_grad_req(grad_req):
+    """MXNet's Python layer maps grad_req names through a dict: unknown names are a KeyError."""
     if grad_req not in GRAD_REQS:
         raise KeyError(grad_req)
-    return grad_req
 
 
 class NDArray:
@@ -211,7 +210,7 @@ class NDArray:
     # -- autograd ---------------------------------------------------------------------------
     def attach_grad(self, grad_req="write", stype=None):
         """Attaches a zero gradient buffer (replacing any previous one) and marks a variable."""
-        _check_grad_req(grad_req)
+        check_grad_req(grad_req)
         if stype not in (None, "default"):
             raise ValueError("tensord supports only dense (default) storage, got stype=%r" % stype)
         # The API addresses gradient buffers only through their variable, so (as MXNet's own
@@ -324,6 +323,13 @@ class NDArray:
 
     # -- indexing ---------------------------------------------------------------------------
     def __getitem__(self, key):
+        if isinstance(key, (NDArray, list, np.ndarray)):
+            # Integer-array indexing on the first axis, as MXNet does it with `take`.
+            if not isinstance(key, NDArray):
+                s = self._session
+                key = NDArray._from_info(s, s.create_array(np.asarray(key), dtype="int64",
+                                                           id=s.ids.next()))
+            return invoke_one("take", [self, key], {"axis": 0})
         begin, end, step, drop, full = _basic_index(key, self._shape)
         if full:
             return self
