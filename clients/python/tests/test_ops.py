@@ -152,6 +152,9 @@ def test_shape_ops_and_indexing_gradients():
     np.testing.assert_array_equal(x[1, 2].asnumpy(), base[1, 2])
     np.testing.assert_array_equal(x[:, 1].asnumpy(), base[:, 1])
     assert x[0, 1, 2].shape == (1,)
+    for key in [(slice(None, None, -1),), (1, slice(None, None, -2), slice(1, None, 2)),
+                (Ellipsis, -1), (slice(-1, 0, -1), 0)]:
+        np.testing.assert_array_equal(x[key].asnumpy(), base[key])
     _, (g,) = grad_of(lambda a: a[1, 1:3] * 2, base)
     want = np.zeros_like(base)
     want[1, 1:3] = 2
