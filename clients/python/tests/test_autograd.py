@@ -140,6 +140,29 @@ def test_grad_create_graph_second_order():
     np.testing.assert_allclose(x.grad.asnumpy(), [np.e], rtol=1e-6)
 
 
+@pytest.mark.parametrize("op,derivs", [
+    ("sin", [np.cos, lambda x: -np.sin(x), lambda x: -np.cos(x)]),
+    ("tanh", [lambda x: 1 - np.tanh(x) ** 2, lambda x: -2 * np.tanh(x) * (1 - np.tanh(x) ** 2)]),
+    ("log", [lambda x: 1 / x, lambda x: -1 / x ** 2]),
+])
+def test_higher_order_grad_with_head_grads(op, derivs):
+    """MXNet's test_higher_order_grad pattern: repeated grad(create_graph=True) inside record."""
+    rng = np.random.default_rng(3)
+    xv = rng.uniform(0.5, 1.5, size=(2, 3)).astype(np.float32)
+    x = nd.array(xv)
+    x.attach_grad()
+    heads = []
+    with autograd.record():
+        y = getattr(nd, op)(x)
+        for k, deriv in enumerate(derivs):
+            hg = rng.uniform(0.5, 1.5, size=xv.shape).astype(np.float32)
+            heads.append(hg)
+            y = autograd.grad(y, [x], head_grads=[nd.array(hg)], create_graph=True,
+                              retain_graph=True)[0]
+            np.testing.assert_allclose(y.asnumpy(), deriv(xv) * np.prod(heads, axis=0),
+                                       rtol=1e-4, atol=1e-5, err_msg="order %d" % (k + 1))
+
+
 def test_grad_variable_errors():
     x, w = nd.array([1., 2.]), nd.array([3., 4.])
     x.attach_grad()
