@@ -22,6 +22,7 @@ public final class Function {
     var used = false
     var functionContext: FunctionContext?
 
+    /// `forward` maps inputs to outputs; `backward` maps one gradient per output to one per input.
     public init(forward: @escaping (FunctionContext, [NDArray]) throws -> [NDArray],
                 backward: @escaping (FunctionContext, [NDArray]) throws -> [NDArray]) {
         self.forward = forward
@@ -67,8 +68,9 @@ extension Context {
             }
         }
         guard wasRecording, !inputs.isEmpty else { return outputs }
-        // Outputs must be fresh handles: give each its own so linking them cannot disturb inputs.
-        let linked = outputs.map { o in inputs.contains { $0 === o } ? detach(o) : o }
+        // Linking sets each output's graph entry: outputs that are inputs or already have history
+        // get their own handle so that their existing marks are left alone.
+        let linked = outputs.map { o in o.entry != nil || inputs.contains { $0 === o } ? detach(o) : o }
         record(customFunctionOp, inputs, .empty, ForwardResult(linked), payload: function)
         return linked
     }

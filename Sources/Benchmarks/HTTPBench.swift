@@ -2,7 +2,7 @@ import Glibc
 import HTTP
 import HTTPServer
 
-/// The server side of `scripts/bench-http.sh`: `Benchmarks http-serve [--port N] [--workers N]`
+/// The server side of `scripts/bench-http.sh`: `Benchmarks http-serve [--port N] [--workers N] [--tls-cert PEM --tls-key PEM]`
 /// serves `{"ok":true}` for every request until SIGTERM/SIGINT.
 enum HTTPBench {
     struct OKHandler: HTTPHandler {
@@ -18,11 +18,14 @@ enum HTTPBench {
         var configuration = ServerConfiguration(host: "127.0.0.1", port: 8081)
         var words = arguments.makeIterator()
         while let word = words.next() {
-            switch (word, words.next().flatMap { Int($0) }) {
+            let value = words.next()
+            switch (word, value.flatMap { Int($0) }) {
             case ("--port", let port?): configuration.port = port
             case ("--workers", let workers?): configuration.workers = workers
+            case ("--tls-cert", _): configuration.tlsCertificatePath = value
+            case ("--tls-key", _): configuration.tlsPrivateKeyPath = value
             default:
-                print("usage: Benchmarks http-serve [--port N] [--workers N]")
+                print("usage: Benchmarks http-serve [--port N] [--workers N] [--tls-cert PEM --tls-key PEM]")
                 exit(2)
             }
         }

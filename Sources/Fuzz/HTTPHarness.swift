@@ -30,6 +30,21 @@ enum HTTPHarness {
         }
     }
 
+    static let router = Router<Int>([
+        ("GET", "/v1/sessions/{sid}", 0), ("GET", "/v1/sessions/{sid}/arrays/{aid}", 1),
+        ("POST", "/v1/sessions/{sid}/arrays/special", 2), ("GET", "/", 3),
+    ])
+
+    /// Routing a parsed request must never crash, whatever its path.
+    static func route(_ request: HTTPRequest) -> String {
+        switch router.match(method: request.method, path: request.rawPath) {
+        case .found(let route, let parameters): "found \(route) \(parameters.sorted { $0.key < $1.key })"
+        case .notFound: "404"
+        case .methodNotAllowed(let allow): "405 \(allow)"
+        case .invalidPath: "400"
+        }
+    }
+
     /// Feeds the pieces the way a server does (unconsumed bytes are passed again) and
     /// describes every event and the error.
     static func feed(_ input: [UInt8], pieces: [Range<Int>], parser: RequestParser) -> [String] {
@@ -55,7 +70,8 @@ enum HTTPHarness {
                     continue
                 case .message(let request, let consumed):
                     let headers = request.headers.map { "\($0.name)=\($0.value)" }
-                    events.append("message \(request.method) \(request.target) \(request.path) \(headers) \(request.body)")
+                    events.append("message \(request.method) \(request.target) \(request.path) \(headers) \(request.body)"
+                                  + " \(request.keepAlive) \(route(request)) \(Compression.acceptsGzip(request.headers["Accept-Encoding"]))")
                     buffer.removeFirst(consumed)
                     if !buffer.isEmpty { continue }
                 }

@@ -38,4 +38,32 @@ enum ByteClass {
     static func isQuotedText(_ c: UInt8) -> Bool {
         c == htab || c == sp || c == 0x21 || (c >= 0x23 && c != 0x5C && c != 0x7F)
     }
+
+    // MARK: - Eight bytes at a time (SWAR), for the long runs: target and field values.
+
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let highs: UInt64 = 0x8080_8080_8080_8080
+
+    @inline(__always)
+    static func load8(_ p: UnsafePointer<UInt8>) -> UInt64 {
+        UInt64(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
+    }
+
+    /// True if some byte of `w` is below `n` (n ≤ 128); exact (the classic "hasless" bit trick).
+    @inline(__always)
+    private static func hasByteBelow(_ w: UInt64, _ n: UInt64) -> Bool {
+        (w &- ones &* n) & ~w & highs != 0
+    }
+
+    /// True if all eight bytes are field-vchar or SP (no control, no DEL); HTAB takes the byte path.
+    @inline(__always)
+    static func isPlainValueWord(_ w: UInt64) -> Bool {
+        !hasByteBelow(w, 0x20) && !hasByteBelow(w ^ (ones &* 0x7F), 1)
+    }
+
+    /// True if all eight bytes are visible ASCII (0x21-0x7E); may say false spuriously, never true wrongly.
+    @inline(__always)
+    static func isTargetWord(_ w: UInt64) -> Bool {
+        !hasByteBelow(w, 0x21) && ((w &+ ones) | w) & highs == 0
+    }
 }

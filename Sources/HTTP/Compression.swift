@@ -71,6 +71,10 @@ public enum Compression {
                 }
                 guard status == Z_OK || status == Z_STREAM_END else { return .invalidData }
                 guard produced <= limit - output.count else { return .limitExceeded }
+                if output.capacity - output.count < produced {
+                    // Grow explicitly so that capacity, not just count, stays within the limit.
+                    output.reserveCapacity(min(limit, max(output.count * 2, output.count + produced)))
+                }
                 output.append(contentsOf: scratch[0..<produced])
                 if status == Z_STREAM_END {
                     // gzip allows several members back to back (RFC 1952 §2.2).

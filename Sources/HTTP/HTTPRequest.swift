@@ -45,13 +45,14 @@ public struct HTTPRequest: Sendable {
         self.remoteAddress = remoteAddress
     }
 
-    init(head: HTTPRequestHead, path: String, query: [(String, String)], body: [UInt8]) {
-        method = head.method
-        target = head.target
+    init(method: String, target: String, path: String, query: [(String, String)], version: HTTPVersion,
+         headers: HTTPHeaders, body: [UInt8]) {
+        self.method = method
+        self.target = target
         self.path = path
         self.query = query
-        version = head.version
-        headers = head.headers
+        self.version = version
+        self.headers = headers
         self.body = body
         pathParameters = [:]
         remoteAddress = nil

@@ -44,7 +44,7 @@ public struct RequestParser: Sendable {
     }
 
     private struct FieldRange {
-        var nameStart: Int32, nameEnd: Int32, valueStart: Int32, valueEnd: Int32
+        var nameStart: Int, nameEnd: Int, valueStart: Int, valueEnd: Int
     }
 
     private var state = State.messageStart
@@ -186,7 +186,15 @@ public struct RequestParser: Sendable {
         case .target:
             // request-target: visible ASCII only (RFC 9112 §3.2); its form is checked when the head is done.
             var j = i
-            while j < lineEnd && ByteClass.isTarget(p[j]) { j += 1 }
+            while j < lineEnd {
+                if j + 8 <= lineEnd && ByteClass.isTargetWord(ByteClass.load8(p + j)) {
+                    j += 8
+                } else if ByteClass.isTarget(p[j]) {
+                    j += 1
+                } else {
+                    break
+                }
+            }
             i = j
             guard j < lineEnd else { return }
             let d = p[j]
@@ -201,18 +209,32 @@ public struct RequestParser: Sendable {
             state = .version
         case .version:
             // HTTP-version = "HTTP/" DIGIT "." DIGIT, then CRLF (RFC 9112 §2.3, §3).
+            if versionIndex == 0 && i + 10 <= lineEnd && ByteClass.load8(p + i) == Self.http11
+                && p[i + 8] == ByteClass.cr && p[i + 9] == ByteClass.lf {
+                version = .http1_1
+                i += 10
+                startFields()
+                return
+            }
             try parseVersionByte(c)
             i += 1
         case .requestLineLF:
             guard c == ByteClass.lf else { throw .invalidLineEnding }
             i += 1
-            fields.removeAll(keepingCapacity: true)
-            blockStart = 0
-            state = .fieldStart
+            startFields()
         default:
             preconditionFailure("not a request-line state")
         }
     }
+
+    private mutating func startFields() {
+        fields.removeAll(keepingCapacity: true)
+        blockStart = 0
+        state = .fieldStart
+    }
+
+    /// "HTTP/1.1" as a little-endian word, for the common case of the version check.
+    private static let http11: UInt64 = 0x312E_312F_5054_5448
 
     private mutating func parseVersionByte(_ c: UInt8) throws(HTTPParseError) {
         let isDigit = c &- UInt8(ascii: "0") < 10
@@ -249,22 +271,21 @@ public struct RequestParser: Sendable {
     /// Scans field lines; returns true after the empty line that ends the block.
     private mutating func parseFields(_ p: UnsafePointer<UInt8>, _ count: Int, _ i: inout Int) throws(HTTPParseError) -> Bool {
         // RFC 9110 §5.4 / RFC 6585 §5: an oversized header (or trailer) block gets 431.
-        let blockEnd = blockStart + limits.maxHeaderBytes
-        let end = min(count, blockEnd)
+        let end = min(count, blockStart + limits.maxHeaderBytes)
+        // The states follow the order of a field line, so a line that is all there runs straight
+        // through the blocks below without a dispatch per byte; a short read resumes at `state`.
+        var j = i
+        defer { i = j }
         while true {
-            guard i < end else {
-                if i < count { throw .headersTooLarge }
-                return false
-            }
-            let c = p[i]
-            switch state {
-            case .fieldStart:
+            if state == .fieldStart {
+                guard j < end else { break }
+                let c = p[j]
                 if ByteClass.isToken(c) {
-                    fieldNameStart = i
+                    fieldNameStart = j
                     state = .fieldName
                 } else if c == ByteClass.cr {
+                    j += 1
                     state = .blockEndLF
-                    i += 1
                 } else if c == ByteClass.sp || c == ByteClass.htab {
                     // RFC 9112 §5.2: obs-fold is rejected with 400; RFC 9112 §2.2: so is whitespace
                     // between the start line and the first field.
@@ -272,11 +293,10 @@ public struct RequestParser: Sendable {
                 } else {
                     throw c == ByteClass.lf ? .invalidLineEnding : .invalidHeaderName
                 }
-            case .fieldName:
-                var j = i
+            }
+            if state == .fieldName {
                 while j < end && ByteClass.isToken(p[j]) { j += 1 }
-                i = j
-                guard j < end else { continue }
+                guard j < end else { break }
                 let d = p[j]
                 guard d == UInt8(ascii: ":") else {
                     // RFC 9112 §5.1: no whitespace is allowed between the field name and colon (MUST 400).
@@ -284,58 +304,69 @@ public struct RequestParser: Sendable {
                     throw d == ByteClass.sp || d == ByteClass.htab ? .whitespaceBeforeColon : .invalidHeaderName
                 }
                 fieldNameEnd = j
-                i = j + 1
+                j += 1
                 state = .valueOWS
-            case .valueOWS:
-                if c == ByteClass.sp || c == ByteClass.htab {
-                    i += 1
-                } else {
-                    valueStart = i
-                    state = .value
-                }
-            case .value:
+            }
+            if state == .valueOWS {
+                while j < end && (p[j] == ByteClass.sp || p[j] == ByteClass.htab) { j += 1 }
+                guard j < end else { break }
+                valueStart = j
+                state = .value
+            }
+            if state == .value {
                 // RFC 9110 §5.5: NUL, CR, LF and other controls except HTAB are rejected.
-                var j = i
-                while j < end && ByteClass.isFieldValue(p[j]) { j += 1 }
-                i = j
-                guard j < end else { continue }
+                while j < end {
+                    if j + 8 <= end && ByteClass.isPlainValueWord(ByteClass.load8(p + j)) {
+                        j += 8
+                    } else if ByteClass.isFieldValue(p[j]) {
+                        j += 1
+                    } else {
+                        break
+                    }
+                }
+                guard j < end else { break }
                 let d = p[j]
                 guard d == ByteClass.cr else {
                     throw d == ByteClass.lf ? .invalidLineEnding : .invalidHeaderValue
                 }
-                // RFC 9112 §5: trailing OWS is not part of the value.
-                var valueEnd = j
-                while valueEnd > valueStart && (p[valueEnd - 1] == ByteClass.sp || p[valueEnd - 1] == ByteClass.htab) {
-                    valueEnd -= 1
+                if inTrailers {
+                    // RFC 9112 §7.1.2: trailers are parsed against the header limits, then discarded
+                    // (their bytes are consumed as they arrive, so no offsets into them are kept).
+                    trailerCount += 1
+                    guard trailerCount <= limits.maxHeaderCount else { throw .tooManyHeaders }
+                } else {
+                    // RFC 9112 §5: trailing OWS is not part of the value.
+                    var valueEnd = j
+                    while valueEnd > valueStart && (p[valueEnd - 1] == ByteClass.sp || p[valueEnd - 1] == ByteClass.htab) {
+                        valueEnd -= 1
+                    }
+                    try completeField(p, valueEnd: valueEnd)
                 }
-                try completeField(p, valueEnd: valueEnd)
-                i = j + 1
+                j += 1
                 state = .fieldLF
-            case .fieldLF:
+            }
+            if state == .fieldLF {
+                guard j < end else { break }
                 // RFC 9112 §2.2: a CR not followed by LF is rejected.
-                guard c == ByteClass.lf else { throw .invalidLineEnding }
-                i += 1
+                guard p[j] == ByteClass.lf else { throw .invalidLineEnding }
+                j += 1
                 state = .fieldStart
-            case .blockEndLF:
-                guard c == ByteClass.lf else { throw .invalidLineEnding }
-                i += 1
+                continue
+            }
+            if state == .blockEndLF {
+                guard j < end else { break }
+                guard p[j] == ByteClass.lf else { throw .invalidLineEnding }
+                j += 1
                 return true
-            default:
-                preconditionFailure("not a field state")
             }
         }
+        if j < count { throw .headersTooLarge }
+        return false
     }
 
     private mutating func completeField(_ p: UnsafePointer<UInt8>, valueEnd: Int) throws(HTTPParseError) {
-        if inTrailers {
-            // RFC 9112 §7.1.2: trailers are parsed against the header limits, then discarded.
-            trailerCount += 1
-            guard trailerCount <= limits.maxHeaderCount else { throw .tooManyHeaders }
-            return
-        }
         guard fields.count < limits.maxHeaderCount else { throw .tooManyHeaders }
-        fields.append(FieldRange(nameStart: Int32(fieldNameStart), nameEnd: Int32(fieldNameEnd),
-                                 valueStart: Int32(valueStart), valueEnd: Int32(valueEnd)))
+        fields.append(FieldRange(nameStart: fieldNameStart, nameEnd: fieldNameEnd, valueStart: valueStart, valueEnd: valueEnd))
         let name = UnsafeBufferPointer(start: p + fieldNameStart, count: fieldNameEnd - fieldNameStart)
         let value = UnsafeBufferPointer(start: p + valueStart, count: valueEnd - valueStart)
         switch name.count {
@@ -411,30 +442,28 @@ public struct RequestParser: Sendable {
             if transferEncodingUnsupported { throw .unsupportedTransferEncoding }
             chunked = true
         }
-        let length = chunked ? nil : (contentLength ?? 0)  // RFC 9112 §6.3 item 6: no framing, no body.
-        let hasBody = chunked || length! > 0
+        let length: Int? = chunked ? nil : (contentLength ?? 0)  // RFC 9112 §6.3 item 6: no framing, no body.
+        let hasBody = chunked || (length ?? 0) > 0
         // RFC 9110 §8.4 / §15.5.16: a content coding we cannot undo gets 415.
         if hasBody && contentEncodingUnsupported { throw .unsupportedContentEncoding }
 
         let target = string(p, targetStart, targetEnd)
-        // RFC 9112 §3.2: origin-form, absolute-form or asterisk-form (authority-form is only for CONNECT).
-        let first = target.utf8.first
-        guard first == UInt8(ascii: "/") || target == "*" || target.firstRange(of: "://") != nil,
-              let decoded = RequestTarget.decode(target)
-        else { throw .invalidTarget }
+        let decoded = try Self.decodeTarget(target, p + targetStart, targetEnd - targetStart)
         var headers = HTTPHeaders()
         headers.fields.reserveCapacity(fields.count)
         for field in fields {
-            headers.fields.append((name: string(p, Int(field.nameStart), Int(field.nameEnd)),
-                                   value: string(p, Int(field.valueStart), Int(field.valueEnd))))
+            headers.fields.append((name: KnownNames.name(p + field.nameStart, field.nameEnd - field.nameStart)
+                                        ?? string(p, field.nameStart, field.nameEnd),
+                                   value: string(p, field.valueStart, field.valueEnd)))
         }
-        let head = HTTPRequestHead(method: string(p, methodStart, methodEnd), target: target, version: version,
-                                   headers: headers, contentLength: length, isChunked: chunked,
-                                   expectsContinue: expectsContinue && hasBody)
+        let method = KnownNames.method(p + methodStart, methodEnd - methodStart) ?? string(p, methodStart, methodEnd)
         guard hasBody else {
-            let request = HTTPRequest(head: head, path: decoded.path, query: decoded.query, body: [])
-            return try finishMessage(request, consumed: i)
+            resetForNextMessage()
+            return .message(HTTPRequest(method: method, target: target, path: decoded.path, query: decoded.query,
+                                        version: version, headers: headers, body: []), consumed: i)
         }
+        let head = HTTPRequestHead(method: method, target: target, version: version, headers: headers,
+                                   contentLength: length, isChunked: chunked, expectsContinue: expectsContinue)
         self.head = head
         path = decoded.path
         query = decoded.query
@@ -445,14 +474,33 @@ public struct RequestParser: Sendable {
             chunkExtensionLength = -1
         } else {
             state = .identityBody
-            remaining = length!
-            body.reserveCapacity(remaining)
+            remaining = length ?? 0
+            // Reserve what is announced only up to 64 KiB: a client that announces a body and never
+            // sends it must not make the server hold the whole limit.
+            body.reserveCapacity(min(remaining, 64 * 1024))
         }
         guard head.expectsContinue else { return nil }
         let consumed = i
         i = 0
         position = 0
         return .head(head, consumed: consumed)
+    }
+
+    /// RFC 9112 §3.2: origin-form, absolute-form or asterisk-form (authority-form is only for CONNECT).
+    private static func decodeTarget(_ target: String, _ bytes: UnsafePointer<UInt8>, _ count: Int) throws(HTTPParseError) -> (path: String, query: [(String, String)]) {
+        // Fast path: an origin-form target without query or percent-encoding is its own path.
+        if bytes[0] == UInt8(ascii: "/") {
+            var plain = true
+            for k in 0..<count where bytes[k] == UInt8(ascii: "%") || bytes[k] == UInt8(ascii: "?") || bytes[k] == UInt8(ascii: "#") {
+                plain = false
+                break
+            }
+            if plain { return (target, []) }
+        }
+        guard bytes[0] == UInt8(ascii: "/") || target == "*" || target.firstRange(of: "://") != nil,
+              let decoded = RequestTarget.decode(target)
+        else { throw .invalidTarget }
+        return decoded
     }
 
     private func string(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> String {
@@ -559,7 +607,8 @@ public struct RequestParser: Sendable {
 
     private mutating func finishMessage(consumed: Int) throws(HTTPParseError) -> ParserEvent {
         guard let head else { preconditionFailure("a body without a head") }
-        var request = HTTPRequest(head: head, path: path, query: query, body: body)
+        var request = HTTPRequest(method: head.method, target: head.target, path: path, query: query,
+                                  version: head.version, headers: head.headers, body: body)
         body = []
         self.head = nil
         if contentEncodingGzip && !request.body.isEmpty {
@@ -576,10 +625,11 @@ public struct RequestParser: Sendable {
                 request.headers.replaceOrAdd("Content-Length", String(request.body.count))
             }
         }
-        return try finishMessage(request, consumed: consumed)
+        resetForNextMessage()
+        return .message(request, consumed: consumed)
     }
 
-    private mutating func finishMessage(_ request: HTTPRequest, consumed: Int) throws(HTTPParseError) -> ParserEvent {
+    private mutating func resetForNextMessage() {
         state = .messageStart
         position = 0
         inTrailers = false
@@ -593,6 +643,5 @@ public struct RequestParser: Sendable {
         contentEncodingGzip = false
         contentEncodingUnsupported = false
         methodStart = 0
-        return .message(request, consumed: consumed)
     }
 }

@@ -66,24 +66,24 @@ public struct ResponseWriter: Sendable {
                           date: String, into buffer: inout [UInt8]) -> Framing {
         let status = response.status
         precondition((100...999).contains(status), "status code out of range")
-        buffer.append(contentsOf: "HTTP/1.1 ".utf8)
+        Self.append(literal: "HTTP/1.1 ", to: &buffer)
         buffer.append(UInt8(ascii: "0") + UInt8(status / 100))
         buffer.append(UInt8(ascii: "0") + UInt8(status / 10 % 10))
         buffer.append(UInt8(ascii: "0") + UInt8(status % 10))
         buffer.append(ByteClass.sp)
         HTTPStatus.staticReasonPhrase(status).withUTF8Buffer { buffer.append(contentsOf: $0) }
-        buffer.append(contentsOf: "\r\n".utf8)
+        Self.append(literal: "\r\n", to: &buffer)
         if !date.isEmpty {
-            buffer.append(contentsOf: "Date: ".utf8)
-            buffer.append(contentsOf: date.utf8)
-            buffer.append(contentsOf: "\r\n".utf8)
+            Self.append(literal: "Date: ", to: &buffer)
+            Self.append(date, to: &buffer)
+            Self.append(literal: "\r\n", to: &buffer)
         }
         buffer.append(contentsOf: serverLine)
         for (name, value) in response.headers where !Self.isWriterOwned(name) {
             appendSanitised(name, into: &buffer)
-            buffer.append(contentsOf: ": ".utf8)
+            Self.append(literal: ": ", to: &buffer)
             appendSanitised(value, into: &buffer)
-            buffer.append(contentsOf: "\r\n".utf8)
+            Self.append(literal: "\r\n", to: &buffer)
         }
 
         // RFC 9110 §8.6 / §15.2, §15.3.5, §15.4.5: 1xx and 204 carry no Content-Length; 304 carries no body.
@@ -96,7 +96,7 @@ public struct ResponseWriter: Sendable {
             body = isHead || bytes.isEmpty ? .none : .contentLength(bytes.count)
         case .stream where !bodyless && !isHead:
             if version == .http1_1 {
-                buffer.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
+                Self.append(literal: "Transfer-Encoding: chunked\r\n", to: &buffer)
                 body = .chunked
             } else {
                 // RFC 9112 §6.3 item 8: without chunked, HTTP/1.0 bodies are delimited by closing.
@@ -107,11 +107,11 @@ public struct ResponseWriter: Sendable {
             break
         }
         if !keepAlive {
-            buffer.append(contentsOf: "Connection: close\r\n".utf8)
+            Self.append(literal: "Connection: close\r\n", to: &buffer)
         } else if version == .http1_0 {
-            buffer.append(contentsOf: "Connection: keep-alive\r\n".utf8)
+            Self.append(literal: "Connection: keep-alive\r\n", to: &buffer)
         }
-        buffer.append(contentsOf: "\r\n".utf8)
+        Self.append(literal: "\r\n", to: &buffer)
         return Framing(body: body, keepAlive: keepAlive)
     }
 
@@ -120,7 +120,7 @@ public struct ResponseWriter: Sendable {
         guard !data.isEmpty else { return }
         buffer.append(contentsOf: chunkHeader(size: data.count))
         buffer.append(contentsOf: data)
-        buffer.append(contentsOf: "\r\n".utf8)
+        Self.append(literal: "\r\n", to: &buffer)
     }
 
     /// The `size CRLF` line before `size` bytes of chunk data (which are then followed by CRLF),
@@ -138,7 +138,7 @@ public struct ResponseWriter: Sendable {
     }
 
     private func appendContentLength(_ length: Int, into buffer: inout [UInt8]) {
-        buffer.append(contentsOf: "Content-Length: ".utf8)
+        Self.append(literal: "Content-Length: ", to: &buffer)
         if length == 0 {
             buffer.append(UInt8(ascii: "0"))
         } else {
@@ -156,17 +156,28 @@ public struct ResponseWriter: Sendable {
                 buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[index...]))
             }
         }
-        buffer.append(contentsOf: "\r\n".utf8)
+        Self.append(literal: "\r\n", to: &buffer)
     }
 
     /// Copies a name or value, turning CR, LF, NUL and other controls into spaces so that no
     /// handler-supplied text can split the response (RFC 9110 §5.5).
     private func appendSanitised(_ text: String, into buffer: inout [UInt8]) {
         let start = buffer.count
-        buffer.append(contentsOf: text.utf8)
+        Self.append(text, to: &buffer)
         for index in start..<buffer.count where !ByteClass.isFieldValue(buffer[index]) {
             buffer[index] = ByteClass.sp
         }
+    }
+
+    @inline(__always)
+    private static func append(literal text: StaticString, to buffer: inout [UInt8]) {
+        text.withUTF8Buffer { buffer.append(contentsOf: $0) }
+    }
+
+    @inline(__always)
+    private static func append(_ text: String, to buffer: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { buffer.append(contentsOf: $0) }
     }
 
     private static func isWriterOwned(_ name: String) -> Bool {

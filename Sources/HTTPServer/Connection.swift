@@ -1,4 +1,3 @@
-import CLinux
 import Glibc
 import HTTP
 
@@ -7,8 +6,8 @@ import HTTP
 /// Decisions (keep-alive, back-pressure, timeouts, close/linger) come from `ConnectionState`;
 /// this class performs them on the socket.
 final class Connection: @unchecked Sendable {
-    static let readEvents = EPOLLIN.rawValue
-    static let writeEvents = EPOLLOUT.rawValue
+    static let readEvents = EventLoop.readable
+    static let writeEvents = EventLoop.writable
 
     let fd: Int32
     private let peer: String?
@@ -66,12 +65,12 @@ final class Connection: @unchecked Sendable {
     // MARK: - Events from the loop
 
     func handle(events: UInt32) {
-        if events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 && events & EPOLLIN.rawValue == 0 {
+        if events & EventLoop.failed != 0 && events & EventLoop.readable == 0 {
             close()
             return
         }
         if events & Self.writeEvents != 0 { flush() }
-        if !closed, events & EPOLLIN.rawValue != 0 { readable() }
+        if !closed, events & EventLoop.readable != 0 { readable() }
     }
 
     func sweep(now: Int64, timeouts: ServerTimeouts) {
@@ -212,8 +211,7 @@ final class Connection: @unchecked Sendable {
         nextSequence += 1
     }
 
-    private func dispatch(_ request: HTTPRequest) {
-        var request = request
+    private func dispatch(_ request: consuming HTTPRequest) {
         request.remoteAddress = peer
         let keepAlive = state.requestDispatched(clientKeepAlive: request.keepAlive)
         let info = RequestInfo(isHead: request.method == "HEAD", version: request.version, keepAlive: keepAlive,
@@ -231,7 +229,7 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    private func responded(_ sequence: Int, _ response: HTTPResponse) {
+    private func responded(_ sequence: Int, _ response: consuming HTTPResponse) {
         guard !closed else { return }
         // Fast path: the only outstanding request answered inline; no slot bookkeeping.
         if sequence == firstSequence, outgoing.count == 1, stream == nil, case .pending(let info) = outgoing[0] {
@@ -283,8 +281,7 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    private func serialize(_ response: HTTPResponse, _ info: RequestInfo) {
-        var response = response
+    private func serialize(_ response: consuming HTTPResponse, _ info: RequestInfo) {
         let context = loop.context
         if case .bytes(let body) = response.body, body.count >= context.compressionMinimum,
            let policy = context.configuration.compression {
@@ -313,6 +310,7 @@ final class Connection: @unchecked Sendable {
 
     /// Pulls stream pieces while the output is short; at the end, resumes the queued responses.
     private func pumpStream() {
+        guard stream != nil else { return }
         while var active = stream, output.byteCount < Self.streamLowWater {
             if let piece = active.body.next() {
                 stream = active

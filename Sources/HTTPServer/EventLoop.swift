@@ -10,6 +10,11 @@ import Synchronization
 /// inside `run()`. Other threads reach the loop only through `execute(_:)` (a locked task list
 /// plus an eventfd wake-up), which is how handler responses produced elsewhere come back.
 final class EventLoop: @unchecked Sendable {
+    /// epoll readiness bits, so that connections need not import the C module.
+    static let readable = EPOLLIN.rawValue
+    static let writable = EPOLLOUT.rawValue
+    static let failed = EPOLLERR.rawValue | EPOLLHUP.rawValue
+
     let context: ServerContext
     private let epollFD: Int32
     private let wakeFD: Int32
@@ -43,8 +48,8 @@ final class EventLoop: @unchecked Sendable {
         }
         readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
         date.refresh()
-        try add(fd: wakeFD, events: EPOLLIN.rawValue)
-        try add(fd: listener.fd, events: EPOLLIN.rawValue)
+        try add(fd: wakeFD, events: Self.readable)
+        try add(fd: listener.fd, events: Self.readable)
     }
 
     deinit {
@@ -113,6 +118,7 @@ final class EventLoop: @unchecked Sendable {
             let count = epoll_wait(epollFD, events, capacity, waitMs)
             now = monotonicNow()
             date.refresh()
+            var acceptReady = false
             if count > 0 {
                 for i in 0..<Int(count) {
                     let fd = events[i].data.fd
@@ -120,12 +126,15 @@ final class EventLoop: @unchecked Sendable {
                     if fd == wakeFD {
                         runTasks()
                     } else if fd == listener?.fd {
-                        acceptConnections()
+                        acceptReady = true
                     } else if Int(fd) < connections.count, let connection = connections[Int(fd)] {
                         connection.handle(events: flags)
                     }
                 }
             }
+            // Accept after the batch: a descriptor closed above and reused by a new connection must
+            // not receive the old connection's stale events from this batch.
+            if acceptReady { acceptConnections() }
             if now >= nextSweep {
                 sweep()
                 nextSweep = now &+ sweepInterval
@@ -206,7 +215,7 @@ final class EventLoop: @unchecked Sendable {
     private func sweep() {
         if acceptPaused, let listener {
             acceptPaused = false
-            try? add(fd: listener.fd, events: EPOLLIN.rawValue)
+            try? add(fd: listener.fd, events: Self.readable)
         }
         let timeouts = context.configuration.timeouts
         for case let connection? in connections { connection.sweep(now: now, timeouts: timeouts) }

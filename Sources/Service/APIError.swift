@@ -4,7 +4,7 @@ import Autograd
 ///
 /// Every `code` of docs/API.md is a case of ``Code``; its HTTP status and title live in one
 /// switch each, so a code cannot drift from its status.
-public struct APIError: Error, Sendable {
+public struct APIError: Error, Sendable, CustomStringConvertible {
     /// The stable, machine-readable error codes (the `code` member and the `type` URI suffix).
     public enum Code: String, Sendable, CaseIterable {
         case invalidBody = "invalid-body"
@@ -114,6 +114,7 @@ public struct APIError: Error, Sendable {
         case strings([String])
     }
 
+    /// The stable error code.
     public var code: Code
     /// Human explanation of this occurrence; MXNet's exact text for engine errors.
     public var detail: String
@@ -122,6 +123,7 @@ public struct APIError: Error, Sendable {
     /// Extra response headers (`Allow`, `Retry-After`).
     public var headers: [(String, String)]
 
+    /// An error with its code, detail, extension members and extra headers.
     public init(_ code: Code, _ detail: String, _ extensions: [String: Extension] = [:],
                 headers: [(String, String)] = []) {
         self.code = code
@@ -130,7 +132,11 @@ public struct APIError: Error, Sendable {
         self.headers = headers
     }
 
+    /// The HTTP status of ``code``.
     public var status: Int { code.status }
+
+    /// `code: detail`.
+    public var description: String { "\(code.rawValue): \(detail)" }
 
     /// Returns a copy with one more extension member.
     func with(_ key: String, _ value: Extension) -> APIError {
@@ -163,15 +169,5 @@ extension APIError {
         case .limitExceeded: .sessionQuotaExceeded
         }
         self.init(code, error.message)
-    }
-
-    /// Converts any error thrown below a handler to an `APIError`; unknown errors become `internal`
-    /// with nothing of the original leaked.
-    static func from(_ error: any Error) -> APIError {
-        switch error {
-        case let apiError as APIError: apiError
-        case let engineError as AutogradError: APIError(engineError)
-        default: APIError(.internal, "The server failed to process the request.")
-        }
     }
 }

@@ -37,6 +37,7 @@ public struct ServiceConfiguration: Sendable {
     /// Wall clock in seconds since 1970 (injectable for tests).
     public var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
 
+    /// The defaults documented on each property.
     public init() {}
 
     /// A boot epoch derived from a start time: seconds since 1970 in lower-case base32.

@@ -59,12 +59,6 @@ struct Fields {
         return int
     }
 
-    func double(_ key: String) throws(APIError) -> Double? {
-        guard let value = self[key] else { return nil }
-        guard let number = value.number, number.double.isFinite else { throw bad(key, "a number") }
-        return number.double
-    }
-
     static func int(_ value: JSONValue) -> Int? {
         guard let number = value.number else { return nil }
         if let int = number.int { return int }
@@ -156,25 +150,17 @@ struct Fields {
 
     /// A `Tensor` from the members `data`, `shape`, `dtype` of this object.
     func tensor() throws(APIError) -> TensorInput {
-        let dtype = try Fields.dtype(string("dtype")) ?? .float32
+        let dtype = try Fields.dtype(string("dtype"))
         guard let data = object["data"] else { throw bad("data", "a number or a (nested) list of numbers (it is required)") }
-        let values: [Double]
-        var nestedShape: [Int]
-        var floatValues: [Float]?
+        let numbers: NumericArray
         switch data {
-        case .numbers(let numbers):
-            values = numbers.values
-            nestedShape = numbers.shape
-            if dtype == .float32 {
-                do { floatValues = try numbers.floats() } catch { throw APIError(.invalidArgument, "'\(context)data': \(error.message).") }
-            }
+        case .numbers(let parsed):
+            numbers = parsed
         case .number(let number):
-            values = [number.double]
-            nestedShape = [1]
+            numbers = NumericArray(values: [number.double], shape: [1], allIntegers: number.isInteger)
         case .string(let special):
             guard let value = Fields.special(special) else { throw bad("data", "numbers or the strings \"NaN\", \"Infinity\", \"-Infinity\"") }
-            values = [value]
-            nestedShape = [1]
+            numbers = NumericArray(values: [value], shape: [1])
         case .null:
             throw APIError(.invalidBody, "'\(context)data' is null; non-finite values travel as the strings \"NaN\", \"Infinity\", \"-Infinity\".")
         case .array:
@@ -182,34 +168,24 @@ struct Fields {
         case .bool, .object:
             throw bad("data", "a number or a (nested) list of numbers")
         }
-        var shape = nestedShape
-        if let given = self["shape"] {
-            guard let items = given.array else { throw bad("shape", "a list of non-negative integers") }
-            var dims: [Int] = []
-            for item in items {
-                guard let dim = Fields.int(item), dim >= 0 else { throw bad("shape", "a list of non-negative integers") }
-                dims.append(dim)
-            }
-            let (count, overflow) = dims.reduce((1, false)) { acc, dim in
-                let (p, o) = acc.0.multipliedReportingOverflow(by: dim)
-                return (p, acc.1 || o)
-            }
-            let nestedMismatch = nestedShape.count > 1 && nestedShape != dims
-            guard !overflow, count == values.count, !nestedMismatch else {
-                throw APIError(.dataSizeMismatch,
-                               "'\(context)data' has \(values.count) value(s) (nested shape \(nestedShape)) but shape \(dims) needs \(overflow ? "more" : String(count)).",
-                               ["expected": .ints(dims), "actual": .ints(nestedShape)])
-            }
-            shape = dims
+        guard let given = self["shape"] else { return .json(numbers, shape: numbers.shape, dtype: dtype) }
+        guard let items = given.array else { throw bad("shape", "a list of non-negative integers") }
+        var dims: [Int] = []
+        for item in items {
+            guard let dim = Fields.int(item), dim >= 0 else { throw bad("shape", "a list of non-negative integers") }
+            dims.append(dim)
         }
-        if let floats = floatValues {
-            let bytes = floats.withUnsafeBytes { Array($0) }
-            return .bytes(bytes, shape: shape, dtype: .float32)
+        let (count, overflow) = dims.reduce((1, false)) { acc, dim in
+            let (product, o) = acc.0.multipliedReportingOverflow(by: dim)
+            return (product, acc.1 || o)
         }
-        if dtype != .float32 && dtype != .float64 {
-            try Fields.checkIntegers(values, dtype: dtype, context: context)
+        let nestedMismatch = numbers.shape.count > 1 && numbers.shape != dims
+        guard !overflow, count == numbers.values.count, !nestedMismatch else {
+            throw APIError(.dataSizeMismatch,
+                           "'\(context)data' has \(numbers.values.count) value(s) (nested shape \(numbers.shape)) but shape \(dims) needs \(overflow ? "more" : String(count)).",
+                           ["expected": .ints(dims), "actual": .ints(numbers.shape)])
         }
-        return .values(values, shape: shape, dtype: dtype)
+        return .json(numbers, shape: dims, dtype: dtype)
     }
 
     static func special(_ string: String) -> Double? {
@@ -235,17 +211,6 @@ struct Fields {
             throw APIError(.unsupportedDType,
                            "dtype '\(name)' is not supported; use one of float32, float64, int32, int64, uint8.",
                            ["actual": .string(name)])
-        }
-    }
-
-    private static func checkIntegers(_ values: [Double], dtype: DType, context: String) throws(APIError) {
-        let range: ClosedRange<Double> = switch dtype {
-        case .uint8: 0...255
-        case .int32: Double(Int32.min)...Double(Int32.max)
-        default: -9.223372036854775808e18...9.223372036854775e18
-        }
-        for (index, value) in values.enumerated() where !(value.rounded() == value && range.contains(value)) {
-            throw APIError(.invalidArgument, "'\(context)data' value \(value) at index \(index) is not a valid \(dtype.rawValue).")
         }
     }
 }

@@ -1,6 +1,5 @@
 import Autograd
 import HTTP
-import Wire
 
 /// The route handlers: decode, call one ``Session`` (or registry) action, encode.
 enum Handlers {

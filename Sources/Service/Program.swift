@@ -238,7 +238,8 @@ struct Interpreter: Sendable {
     }
 
     /// Runs a custom function's forward or backward program (inside the engine's callback).
-    func runBody(_ body: FunctionBody, inputs: [NDArray], session: Session, table: ArrayTable, part: String) throws -> [NDArray] {
+    func runBody(_ body: FunctionBody, inputs: [NDArray], session: Session, table: ArrayTable,
+                 part: String) throws(APIError) -> [NDArray] {
         guard inputs.count == body.inputs.count else {
             throw APIError(.invalidArgument, "The \(part) program takes \(body.inputs.count) input(s) but got \(inputs.count).")
         }

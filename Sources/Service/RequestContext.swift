@@ -44,7 +44,7 @@ struct RequestContext: Sendable {
             return (try fields.tensor(), try fields.string("id") ?? query("id"), fields)
         case .npy:
             let tensor = try NPYCodec.decode(request.body, maxElements: service.registry.configuration.maxArrayElements)
-            guard let dtype = try Fields.dtype(query("dtype")), dtype != tensor.dtype else { return (tensor, query("id"), nil) }
+            guard let dtype = try Fields.dtype(query("dtype")) else { return (tensor, query("id"), nil) }
             return (NPYCodec.cast(tensor, to: dtype), query("id"), nil)
         case .unsupported(let type):
             throw Negotiation.unsupportedMediaType(type, accepted: "application/json, application/x-npy")

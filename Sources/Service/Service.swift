@@ -1,15 +1,18 @@
 import Dispatch
 import HTTP
 import Synchronization
-import Wire
 
 /// One line of the request log.
 public struct RequestLog: Sendable {
+    /// The request method.
     public let method: String
     /// The matched route template (`/v1/sessions/{sid}/ops/{op}`), or nil when no route matched.
     public let route: String?
+    /// The response status.
     public let status: Int
+    /// Time from receiving the request to handing over the response, in microseconds.
     public let durationMicroseconds: Int
+    /// The `{sid}` of the route, when it names a session.
     public let sessionID: String?
 }
 
@@ -64,6 +67,7 @@ public final class Service: HTTPHandler {
         scheduleSweep(after: interval)
     }
 
+    /// Stops the periodic sweep started by ``startSweeping(every:)``.
     public func stopSweeping() { sweeping.store(false, ordering: .releasing) }
 
     private func scheduleSweep(after interval: Double) {
@@ -76,6 +80,8 @@ public final class Service: HTTPHandler {
 
     // MARK: - HTTPHandler
 
+    /// Routes and answers one request; `respond` is called exactly once, inline or from the
+    /// session's queue.
     public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let start = DispatchTime.now().uptimeNanoseconds
         let finish: @Sendable (Reply, String?, String?) -> Void = { [log] reply, template, sessionID in
@@ -136,7 +142,7 @@ public final class Service: HTTPHandler {
     /// API keys, when configured, guard everything under `/v1`. Returns the client's identity
     /// for rate limiting: its key, else its address.
     private func authorize(_ request: HTTPRequest, route: Route) throws(APIError) -> String {
-        let address = request.remoteAddress ?? "unknown"
+        let address = Self.host(of: request.remoteAddress ?? "unknown")
         guard !apiKeys.isEmpty, route.path.hasPrefix("/v1/") else { return address }
         let bearer = request.headers["Authorization"].flatMap { value -> String? in
             value.lowercased().hasPrefix("bearer ") ? String(value.dropFirst(7)).trimmingSpaces() : nil
@@ -148,6 +154,14 @@ public final class Service: HTTPHandler {
         return "key:" + key
     }
 
+    /// The host part of the server's `host:port` / `[v6]:port` peer text (a client's connections
+    /// share one rate-limit bucket).
+    static func host(of address: String) -> String {
+        if address.hasPrefix("["), let close = address.firstIndex(of: "]") { return String(address[...close]) }
+        guard let colon = address.lastIndex(of: ":") else { return address }
+        return String(address[..<colon])
+    }
+
     /// 429 `rate-limited` when the client's bucket is empty.
     private func limitRate(_ client: String, route: Route) throws(APIError) {
         guard let rateLimiter, route.path.hasPrefix("/v1/"), let wait = rateLimiter.take(client) else { return }
@@ -156,14 +170,13 @@ public final class Service: HTTPHandler {
                        headers: [("Retry-After", String(seconds))])
     }
 
+    /// The one place errors become responses. Handlers, the engine and Wire throw typed errors
+    /// (`APIError`, `AutogradError`, `WireError`, each mapped by one switch), so no unknown error
+    /// can reach this boundary.
     static func problem(_ error: APIError, _ request: HTTPRequest) -> Reply {
         var reply = Reply.json(DTO.problem(error, instance: request.path), status: error.status, headers: error.headers)
         reply.contentType = "application/problem+json"
         return reply
-    }
-
-    static func problem(_ error: any Error, _ request: HTTPRequest) -> Reply {
-        problem(APIError.from(error), request)
     }
 
     static func response(_ reply: Reply) -> HTTPResponse {

@@ -1,21 +1,17 @@
 import Autograd
+import Wire
 
 /// Values for a new or overwritten array, decoded from a JSON `Tensor` or an `.npy` body.
 enum TensorInput {
-    /// Values as doubles (JSON); converted to `dtype` by the engine.
-    case values([Double], shape: [Int], dtype: DType)
+    /// JSON numbers as Wire parsed them; `dtype` is nil when the request named none (then the
+    /// target's dtype for an overwrite, else float32, MXNet's default).
+    case json(NumericArray, shape: [Int], dtype: DType?)
     /// Little-endian, row-major element bytes (`.npy`).
     case bytes([UInt8], shape: [Int], dtype: DType)
 
     var shape: [Int] {
         switch self {
-        case .values(_, let shape, _), .bytes(_, let shape, _): shape
-        }
-    }
-
-    var dtype: DType {
-        switch self {
-        case .values(_, _, let dtype), .bytes(_, _, let dtype): dtype
+        case .json(_, let shape, _), .bytes(_, let shape, _): shape
         }
     }
 }
@@ -83,6 +79,9 @@ final class Session {
     let arrays = ArrayTable()
     private(set) var scopes: [ScopeFrame] = []
     private var functions: [String: Function] = [:]
+    /// The API error a custom function's program raised inside the engine (which only passes
+    /// its own error type through); reported instead of the engine's wrapper.
+    private var functionFailure: APIError?
     private var nextArrayNumber = 0
     private var nextScopeNumber = 0
     private var nextFunctionNumber = 0
@@ -97,10 +96,12 @@ final class Session {
 
     /// The array with this id, or 404 `array-not-found`.
     func array(_ id: String, in table: ArrayTable? = nil) throws(APIError) -> NDArray {
-        guard let array = (table ?? arrays).lookup(id) else {
-            throw APIError(.arrayNotFound, "No array with id '\(id)' in this session.", ["array_id": .string(id)])
-        }
+        guard let array = (table ?? arrays).lookup(id) else { throw Self.arrayNotFound(id) }
         return array
+    }
+
+    static func arrayNotFound(_ id: String) -> APIError {
+        APIError(.arrayNotFound, "No array with id '\(id)' in this session.", ["array_id": .string(id)])
     }
 
     /// Validates client-chosen output ids before any work is done: well-formed, unused, distinct.
@@ -179,16 +180,41 @@ final class Session {
     // MARK: - Arrays
 
     /// Creates an engine array from decoded input (limits checked first).
-    private func makeArray(_ input: TensorInput) throws(APIError) -> NDArray {
-        try checkAllocation(shape: input.shape, dtype: input.dtype)
+    private func makeArray(_ input: TensorInput, defaultDType: DType = .float32) throws(APIError) -> NDArray {
         switch input {
-        case .values(let values, let shape, let dtype):
-            return try engine { () throws(AutogradError) in try context.array(values, shape: shape, dtype: dtype) }
+        case .json(let numbers, let shape, let given):
+            let dtype = given ?? defaultDType
+            try checkAllocation(shape: shape, dtype: dtype)
+            switch dtype {
+            case .float32:
+                // Wire's correctly rounded floats (no double rounding through Double).
+                let floats: [Float]
+                do { floats = try numbers.floats() } catch { throw APIError(.invalidArgument, "'data': \(error.message).") }
+                return try makeArray(.bytes(floats.withUnsafeBytes { Array($0) }, shape: shape, dtype: .float32))
+            case .float64:
+                return try engine { () throws(AutogradError) in try context.array(numbers.values, shape: shape, dtype: dtype) }
+            case .int32, .int64, .uint8:
+                try Self.checkIntegers(numbers.values, dtype: dtype)
+                return try engine { () throws(AutogradError) in try context.array(numbers.values, shape: shape, dtype: dtype) }
+            }
         case .bytes(let bytes, let shape, let dtype):
+            try checkAllocation(shape: shape, dtype: dtype)
             let made = bytes.withUnsafeBytes { raw in
                 Result { () throws(AutogradError) in try context.array(bytes: raw, shape: shape, dtype: dtype) }
             }
             return try engine { () throws(AutogradError) in try made.get() }
+        }
+    }
+
+    /// Integer dtypes take only integral values in their range (no silent truncation).
+    private static func checkIntegers(_ values: [Double], dtype: DType) throws(APIError) {
+        let range: ClosedRange<Double> = switch dtype {
+        case .uint8: 0...255
+        case .int32: Double(Int32.min)...Double(Int32.max)
+        default: -9.223372036854775808e18...9.223372036854775e18
+        }
+        for (index, value) in values.enumerated() where !(value.rounded() == value && range.contains(value)) {
+            throw APIError(.invalidArgument, "'data' value \(value) at index \(index) is not a valid \(dtype.rawValue).")
         }
     }
 
@@ -209,7 +235,7 @@ final class Session {
         }
         let source: NDArray
         switch input {
-        case .values(let values, _, _): source = try makeArray(.values(values, shape: target.shape, dtype: target.dtype))
+        case .json(let numbers, _, let dtype): source = try makeArray(.json(numbers, shape: target.shape, dtype: dtype), defaultDType: target.dtype)
         case .bytes(let bytes, _, let dtype): source = try makeArray(.bytes(bytes, shape: target.shape, dtype: dtype))
         }
         try engine { () throws(AutogradError) in try context.assign(target, from: source) }
@@ -218,7 +244,7 @@ final class Session {
 
     /// `DELETE .../arrays/{aid}`.
     func deleteArray(_ id: String) throws(APIError) {
-        guard arrays.remove(id) else { _ = try array(id); return }
+        guard arrays.remove(id) else { throw Self.arrayNotFound(id) }
     }
 
     /// `POST .../release` and the `release` step: unknown ids are ignored.
@@ -440,12 +466,22 @@ final class Session {
                 // Names are local to the function; the forward's stay visible to its backward.
                 let table = ArrayTable()
                 locals.table = table
-                return try interpreter.runBody(definition.forward, inputs: inputs, session: self, table: table, part: "forward")
+                do throws(APIError) {
+                    return try interpreter.runBody(definition.forward, inputs: inputs, session: self, table: table, part: "forward")
+                } catch {
+                    self.functionFailure = error
+                    throw error
+                }
             },
             backward: { [weak self] _, outputGrads in
                 guard let self else { throw APIError(.internal, "The session is gone.") }
                 let table = ArrayTable(parent: locals.table)
-                return try interpreter.runBody(definition.backward, inputs: outputGrads, session: self, table: table, part: "backward")
+                do throws(APIError) {
+                    return try interpreter.runBody(definition.backward, inputs: outputGrads, session: self, table: table, part: "backward")
+                } catch {
+                    self.functionFailure = error
+                    throw error
+                }
             })
         functions[id] = function
         return id
@@ -469,7 +505,13 @@ final class Session {
 
     /// Runs an engine call, mapping its typed error to the API's.
     private func engine<R>(_ body: () throws(AutogradError) -> R) throws(APIError) -> R {
-        do { return try body() } catch { throw APIError(error) }
+        functionFailure = nil
+        do {
+            return try body()
+        } catch {
+            defer { functionFailure = nil }
+            throw functionFailure ?? APIError(error)
+        }
     }
 }
 

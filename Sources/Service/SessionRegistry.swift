@@ -24,13 +24,11 @@ final class SessionHandle: @unchecked Sendable {
 /// What a session looked like after its last request (served by the session list without
 /// waiting on each session's queue).
 struct SessionStatus: Sendable {
-    var flags = Flags(isRecording: false, isTraining: false)
-    var scopes: [ScopeFrameSnapshot] = []
-    var arrays = 0
-    var bytes = 0
-    var graphBytes = 0
-
-    init() {}
+    let flags: Flags
+    let scopes: [ScopeFrameSnapshot]
+    let arrays: Int
+    let bytes: Int
+    let graphBytes: Int
 
     init(_ session: Session) {
         flags = session.flags

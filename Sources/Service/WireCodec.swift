@@ -34,7 +34,7 @@ enum NPYCodec {
     /// `?dtype=`: the npy values converted to another dtype (through Double, as numpy's astype
     /// does for these types).
     static func cast(_ tensor: TensorInput, to target: DType) -> TensorInput {
-        guard case .bytes(let bytes, let shape, let dtype) = tensor else { return tensor }
+        guard case .bytes(let bytes, let shape, let dtype) = tensor, dtype != target else { return tensor }
         let values: [Double] = bytes.withUnsafeBytes { raw in
             switch dtype {
             case .float32: raw.bindMemory(to: Float.self).map(Double.init)
@@ -44,7 +44,7 @@ enum NPYCodec {
             case .uint8: raw.bindMemory(to: UInt8.self).map(Double.init)
             }
         }
-        return .values(values, shape: shape, dtype: target)
+        return .json(NumericArray(values: values, shape: [values.count]), shape: shape, dtype: target)
     }
 
     /// Writes an array as a version 1.0 `.npy` file.

@@ -8,7 +8,8 @@
 public enum JSONParser {
     /// Limits applied while parsing.
     public struct Options: Sendable {
-        /// Maximum nesting of arrays and objects.
+        /// Maximum nesting of arrays and objects (at most 512, which bounds the parser's stack use
+        /// to well under a 512 KiB thread stack; larger values are treated as 512).
         public var maxDepth: Int
         /// Maximum input size in bytes.
         public var maxInputBytes: Int
@@ -76,7 +77,7 @@ private struct JSONReader {
     init(base: UnsafePointer<UInt8>, count: Int, maxDepth: Int) {
         p = base
         end = count
-        self.maxDepth = max(1, maxDepth)
+        self.maxDepth = min(max(1, maxDepth), 512)
         dims = [Int](repeating: 0, count: self.maxDepth + 2)
     }
 
@@ -379,14 +380,18 @@ private struct JSONReader {
     func materializeElements(start: Int, count: Int, kind: ElementKind, allIntegers: Bool) -> [JSONValue] {
         var items: [JSONValue] = []
         items.reserveCapacity(count + 1)
+        // Corrections are in index order: walk them alongside the elements.
+        var c = corrections.firstIndex { $0.index >= start } ?? corrections.count
         switch kind {
         case .none: break
         case .scalar:
             for i in start..<(start + count) {
-                let v = nums[i]
-                var item = JSONValue.finiteOrSpecial(v, isInteger: allIntegers)
-                if case .number(let n) = item, let c = corrections.first(where: { $0.index == i }) {
-                    item = .number(JSONNumber(double: n.double, float: c.value, isInteger: n.isInteger))
+                var item = JSONValue.finiteOrSpecial(nums[i], isInteger: allIntegers)
+                if c < corrections.count && corrections[c].index == i {
+                    if case .number(let n) = item {
+                        item = .number(JSONNumber(double: n.double, float: corrections[c].value, isInteger: n.isInteger))
+                    }
+                    c += 1
                 }
                 items.append(item)
             }
@@ -394,9 +399,10 @@ private struct JSONReader {
             let size = shape.reduce(1, *)
             for k in 0..<count {
                 let s = start + k * size
-                let fixes = corrections.compactMap { c in
-                    c.index >= s && c.index < s + size
-                        ? NumericArray.Float32Correction(index: c.index - s, value: c.value) : nil
+                var fixes: [NumericArray.Float32Correction] = []
+                while c < corrections.count && corrections[c].index < s + size {
+                    fixes.append(NumericArray.Float32Correction(index: corrections[c].index - s, value: corrections[c].value))
+                    c += 1
                 }
                 items.append(.numbers(NumericArray(values: Array(nums[s..<(s + size)]), shape: shape,
                                                    allIntegers: allIntegers, float32Corrections: fixes)))
@@ -477,6 +483,12 @@ private struct JSONReader {
             exponent += expNegative ? -e : e
         }
         isInteger = !isFloatLiteral && !truncated && mantissa <= 1 << 53
+        // Trailing zeros of the mantissa move into the exponent, so that e.g. 1000000000000000000000
+        // still takes the fast path below.
+        while !truncated && mantissa > 1 << 53 && mantissa % 10 == 0 {
+            mantissa /= 10
+            exponent += 1
+        }
         var value: Double
         if mantissa == 0 {
             value = 0
@@ -484,7 +496,11 @@ private struct JSONReader {
             // Clinger's fast path: both operands exact, so one correctly rounded operation.
             value = Double(mantissa)
             if exponent < 0 { value /= exactPowersOfTen[-exponent] } else { value *= exactPowersOfTen[exponent] }
+        } else if !truncated, let fast = EiselLemire.double(w: mantissa, q: exponent) {
+            value = fast
         } else {
+            // Long tokens would make the decimal conversion slow; no real number needs this many characters.
+            if pos - start > 1000 { throw fail("number longer than 1000 characters", at: start) }
             guard let slow = Double(tokenText(from: start)) else { throw fail("invalid number", at: start) }
             value = slow.magnitude
         }

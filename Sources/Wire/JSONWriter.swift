@@ -1,10 +1,11 @@
 /// A compact JSON writer into a byte buffer.
 ///
 /// Numbers use the shortest text that parses back to the same value: integers without a
-/// fraction, floating-point values via Swift's shortest round-trip formatting (`Float` values
-/// with Float32 digits, not Double digits). Non-finite values are written as the strings
-/// `"NaN"`, `"Infinity"`, `"-Infinity"`. Pieces can be composed with `writeRaw`, e.g. a tensor
-/// object whose `data` is written from a `[Float]` buffer by `writeFloats`.
+/// fraction, floating-point values in shortest round-trip form (Ryu; `Float` values with Float32
+/// digits, not Double digits), laid out like Swift's `description` ("0.1", "1.0", "1e-05").
+/// Non-finite values are written as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`. Pieces can
+/// be composed with `writeRaw`, e.g. a tensor object whose `data` is written from a `[Float]`
+/// buffer by `writeFloats`.
 public struct JSONWriter: Sendable {
     /// The bytes written so far.
     public var bytes: [UInt8]
@@ -144,26 +145,24 @@ public struct JSONWriter: Sendable {
         // 24 bytes for the longest text ("-2.2250738585072014e-308"), one for the comma.
         let old = bytes.count
         bytes.append(contentsOf: repeatElement(0, count: values.count * 25 + 2))
-        let written = bytes.withUnsafeMutableBufferPointer { buffer -> Int in
-            let out = buffer.baseAddress! + old
-            var n = 0
-            if bracketed { out[0] = 0x5B; n = 1 }
-            for (i, x) in values.enumerated() {
-                if i > 0 { out[n] = 0x2C; n += 1 }
-                if x.isFinite {
-                    // Swift's description is the shortest round-trip text, and every form it
-                    // produces for finite values ("0.1", "1e-05", "1e+300") is a JSON number.
-                    var s = x.description
-                    s.withUTF8 { u in
-                        (out + n).update(from: u.baseAddress!, count: u.count)
-                        n += u.count
+        let written = ryuDoublePow5InvSplit.withUnsafeBufferPointer { inv in
+            ryuDoublePow5Split.withUnsafeBufferPointer { pow5 in
+                bytes.withUnsafeMutableBufferPointer { buffer -> Int in
+                    let out = buffer.baseAddress! + old
+                    var n = 0
+                    if bracketed { out[0] = 0x5B; n = 1 }
+                    for (i, x) in values.enumerated() {
+                        if i > 0 { out[n] = 0x2C; n += 1 }
+                        if x.isFinite {
+                            n += Float64Format.write(x, to: out + n, inv.baseAddress!, pow5.baseAddress!)
+                        } else {
+                            n += JSONWriter.writeSpecial(x, to: out + n)
+                        }
                     }
-                } else {
-                    n += JSONWriter.writeSpecial(x, to: out + n)
+                    if bracketed { out[n] = 0x5D; n += 1 }
+                    return n
                 }
             }
-            if bracketed { out[n] = 0x5D; n += 1 }
-            return n
         }
         bytes.removeLast(bytes.count - old - written)
     }

@@ -42,23 +42,75 @@ func usage() -> String {
     return text
 }
 
+/// A log field value.
+enum LogValue {
+    case string(String)
+    case int(Int)
+    case bool(Bool)
+
+    var json: String {
+        switch self {
+        case .string(let text): Logger.quoted(text)
+        case .int(let value): String(value)
+        case .bool(let value): value ? "true" : "false"
+        }
+    }
+
+    var text: String {
+        switch self {
+        case .string(let text): text
+        case .int(let value): String(value)
+        case .bool(let value): value ? "true" : "false"
+        }
+    }
+}
+
 /// One structured log line per event on stderr, as JSON or `key=value` text. Each line is one
-/// write(2), so lines from different threads do not interleave.
+/// write(2), so lines from different threads do not interleave. Built by hand: it runs once per
+/// request.
 struct Logger: Sendable {
     let json: Bool
 
-    func line(_ fields: [(String, Any?)], message: String) {
+    func line(_ message: String, _ fields: [(String, LogValue?)] = []) {
+        let present = fields.compactMap { key, value in value.map { (key, $0) } }
         var line: String
         if json {
-            var object: [String: Any] = ["ts": ISO8601DateFormatter().string(from: Date()), "msg": message]
-            for (key, value) in fields { if let value { object[key] = value } }
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-            line = String(decoding: data, as: UTF8.self)
+            line = "{\"ts\":\"\(Self.timestamp())\",\"msg\":\(Self.quoted(message))"
+            for (key, value) in present { line += ",\(Self.quoted(key)):\(value.json)" }
+            line += "}\n"
         } else {
-            line = message + fields.compactMap { key, value in value.map { " \(key)=\($0)" } }.joined()
+            line = "\(Self.timestamp()) \(message)" + present.map { " \($0.0)=\($0.1.text)" }.joined() + "\n"
         }
-        line += "\n"
-        _ = line.withCString { write(2, $0, strlen($0)) }
+        var bytes = Array(line.utf8)
+        bytes.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
+    }
+
+    /// A JSON string literal.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// UTC time with milliseconds, RFC 3339.
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var parts = tm()
+        var seconds = now.tv_sec
+        gmtime_r(&seconds, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(now.tv_nsec / 1_000_000))
     }
 }
 
@@ -140,8 +192,9 @@ func runTensord() -> Never {
     }
 
     let service = Service(configuration: serviceConfiguration) { @Sendable entry in
-        logger.line([("method", entry.method), ("route", entry.route), ("status", entry.status),
-                 ("duration_us", entry.durationMicroseconds), ("session", entry.sessionID)], message: "request")
+        logger.line("request", [("method", .string(entry.method)), ("route", entry.route.map(LogValue.string)),
+                                ("status", .int(entry.status)), ("duration_us", .int(entry.durationMicroseconds)),
+                                ("session", entry.sessionID.map(LogValue.string))])
     }
 
     var serverConfiguration = ServerConfiguration(host: values["host"] ?? "127.0.0.1", port: integer(values, "port", default: 8080))
@@ -158,14 +211,14 @@ func runTensord() -> Never {
         server = try Server(configuration: serverConfiguration, handler: service)
         try server.start()
     } catch {
-        logger.line([("error", "\(error)")], message: "could not start")
+        logger.line("could not start", [("error", .string("\(error)"))])
         exit(1)
     }
 
     let scheme = serverConfiguration.tlsCertificatePath == nil ? "http" : "https"
-    logger.line([("host", serverConfiguration.host), ("port", server.port), ("scheme", scheme),
-             ("replica", serviceConfiguration.replicaID), ("epoch", serviceConfiguration.bootEpoch),
-             ("openapi", service.servesOpenAPI)], message: "listening")
+    logger.line("listening", [("host", .string(serverConfiguration.host)), ("port", server.port.map(LogValue.int)),
+                              ("scheme", .string(scheme)), ("replica", .int(serviceConfiguration.replicaID)),
+                              ("epoch", .string(serviceConfiguration.bootEpoch)), ("openapi", .bool(service.servesOpenAPI))])
 
     // Expire idle sessions at a tenth of the idle timeout, at least every 30 s.
     service.startSweeping(every: min(30, max(1, serviceConfiguration.idleTimeout / 10)))
@@ -176,7 +229,7 @@ func runTensord() -> Never {
         signal(signo, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: signo, queue: signalQueue)
         source.setEventHandler { @Sendable in
-            logger.line([("signal", Int(signo))], message: "shutting down")
+            logger.line("shutting down", [("signal", .int(Int(signo)))])
             service.beginDraining()
             server.shutdown(deadline: .now() + .seconds(10))
         }
@@ -187,7 +240,7 @@ func runTensord() -> Never {
     server.wait()
     service.stopSweeping()
     signalSources.forEach { $0.cancel() }
-    logger.line([], message: "stopped")
+    logger.line("stopped")
     exit(0)
 }
 

@@ -71,6 +71,16 @@ struct LoopbackTests {
         #expect(Array(raw.suffix(upload.count)) == upload)
     }
 
+    @Test func aSecondRespondCallIsIgnored() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawClient(port: server.boundPort)
+        client.send("GET /twice HTTP/1.1\r\nHost: t\r\n\r\n" + Self.getHello)
+        let responses = client.receiveResponses(2)
+        #expect(responses.first?.hasSuffix("\r\n\r\nfirst") == true)
+        #expect(responses.last.map(normalized) == Self.helloResponse)
+    }
+
     @Test func chunkedUploadArrivingInPiecesIsDechunked() throws {
         let server = try startServer()
         defer { server.stop() }
@@ -216,6 +226,24 @@ struct LoopbackTests {
         #expect(bytes.isEmpty && closed)
     }
 
+    @Test func stalledBodyAndStalledReaderAreCutOff() throws {
+        let server = try startServer {
+            $0.timeouts.bodyGap = .milliseconds(300)
+            $0.timeouts.writeStall = .milliseconds(300)
+        }
+        defer { server.stop() }
+        let uploader = try RawClient(port: server.boundPort)
+        uploader.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nab")
+        let (bytes, closed) = uploader.receiveUntilClose()
+        #expect(bytes.isEmpty && closed)
+
+        // A reader that never reads: the server's writes stop making progress and it gives up.
+        let reader = try RawClient(port: server.boundPort)
+        reader.send("GET /huge?n=30000000 HTTP/1.1\r\nHost: t\r\n\r\n")
+        for _ in 0..<300 where server.connectionCount > 0 { usleep(10_000) }
+        #expect(server.connectionCount == 0)
+    }
+
     @Test func thousandIdleConnectionsDoNotBlockARequest() throws {
         let server = try startServer()
         defer { server.stop() }
@@ -226,7 +254,7 @@ struct LoopbackTests {
         let client = try RawClient(port: server.boundPort)
         client.send(Self.getHello)
         #expect(client.receiveResponse().map(normalized) == Self.helloResponse)
-        #expect(Date().timeIntervalSince(start) < 0.5)
+        #expect(Date().timeIntervalSince(start) < 1)
         _ = idle
     }
 

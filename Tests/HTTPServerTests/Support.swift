@@ -65,11 +65,11 @@ final class RawClient {
         }
     }
 
-    /// One `recv`: nil on timeout or error, empty on EOF.
+    /// One `recv`: nil on timeout, empty when the peer closed (EOF or reset).
     func receiveSome() -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 65536)
         let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        if n < 0 { return nil }
+        if n < 0 { return errno == ECONNRESET ? [] : nil }
         return Array(buffer[0..<n])
     }
 
@@ -160,6 +160,13 @@ struct TestHandler: HTTPHandler {
         case "/big":
             let size = Int(request.queryValue("n") ?? "") ?? 1_000_000
             respond(HTTPResponse(status: 200, headers: ["Content-Type": "text/plain"], body: .bytes(bigBody(size))))
+        case "/twice":
+            // A buggy handler: the second call must be ignored, not sent as an extra response.
+            respond(HTTPResponse(status: 200, body: .bytes(Array("first".utf8))))
+            respond(HTTPResponse(status: 500, body: .bytes(Array("second".utf8))))
+        case "/huge":
+            let size = Int(request.queryValue("n") ?? "") ?? 30_000_000
+            respond(HTTPResponse(status: 200, body: .bytes([UInt8](repeating: 120, count: size))))
         case "/stream":
             respond(HTTPResponse(status: 200, body: .stream(PiecesStream(pieces: ["alpha", "", "beta", "gamma"]))))
         default:

@@ -247,3 +247,47 @@ struct RequestParserTests {
         }
     }
 }
+
+@Suite("RequestParser byte scanning")
+struct RequestParserScanTests {
+    @Test("a forbidden byte is caught at any position of a long value or target (word-at-a-time scan)")
+    func forbiddenBytesEverywhere() {
+        let forbiddenInValue: [UInt8] = [0x00, 0x01, 0x08, 0x0A, 0x0B, 0x0D, 0x1F, 0x7F]
+        for byte in forbiddenInValue {
+            for position in 0..<24 {
+                var value = [UInt8](repeating: UInt8(ascii: "v"), count: 24)
+                value[position] = byte
+                let raw = Array("GET / HTTP/1.1\r\nHost: x\r\nX: ") + value + Array("\r\n\r\n")
+                let error = SplitFeed.whole(raw).error
+                #expect(error == .invalidHeaderValue || error == .invalidLineEnding, "byte \(byte) at \(position)")
+            }
+        }
+        for byte: UInt8 in [0x00, 0x09, 0x1F, 0x7F, 0x80, 0xFF] {
+            for position in 1..<24 {
+                var target = [UInt8](repeating: UInt8(ascii: "t"), count: 24)
+                target[0] = UInt8(ascii: "/")
+                target[position] = byte
+                let raw = Array("GET ") + target + Array(" HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(SplitFeed.whole(raw).error == .invalidTarget, "byte \(byte) at \(position)")
+            }
+        }
+    }
+
+    @Test("HTAB, obs-text and every visible byte pass in long values", arguments: [UInt8(0x09), 0x20, 0x21, 0x7E, 0x80, 0xFF])
+    func allowedBytes(_ byte: UInt8) {
+        let value = [UInt8](repeating: UInt8(ascii: "a"), count: 11) + [byte] + [UInt8](repeating: UInt8(ascii: "b"), count: 12)
+        let raw = Array("GET / HTTP/1.1\r\nHost: x\r\nX: ") + value + Array("\r\n\r\n")
+        #expect(SplitFeed.whole(raw).error == nil)
+    }
+
+    @Test("interned names and methods keep the client's spelling")
+    func spelling() throws {
+        var parser = RequestParser()
+        let raw = Array("DELETE /x HTTP/1.1\r\nhost: a\r\nCONTENT-TYPE: t\r\nContent-Type: u\r\n\r\n")
+        guard case .message(let request, _) = try raw.withUnsafeBytes({ try parser.parse($0) }) else {
+            Issue.record("expected a message"); return
+        }
+        #expect(request.method == "DELETE")
+        #expect(request.headers.map(\.name) == ["host", "CONTENT-TYPE", "Content-Type"])
+    }
+}

@@ -1,4 +1,6 @@
+import Dispatch
 import Foundation
+import Synchronization
 import Testing
 import Autograd
 import Wire
@@ -42,14 +44,23 @@ import Wire
         #expect(body["session_id"]?.string == "r0eaaaa-unknown")
     }
 
-    @Test func unknownErrorsBecomeInternalWithoutDetails() {
-        struct Secret: Error { let path = "/etc/secret" }
-        let error = APIError.from(Secret())
-        #expect(error.code == .internal)
-        #expect(!error.detail.contains("secret"))
-        let reply = Service.problem(Secret(), TestClient.makeRequest("GET", "/x"))
+    @Test func internalErrorsRenderAsProblems() {
+        let reply = Service.problem(APIError(.internal, "The server could not generate a session id."),
+                                    TestClient.makeRequest("GET", "/x"))
         #expect(reply.status == 500)
-        #expect(!String(decoding: reply.body, as: UTF8.self).contains("Secret"))
+        #expect(reply.contentType == "application/problem+json")
+        let body = try? JSONParser.parse(reply.body)
+        #expect(body?["code"]?.string == "internal")
+        #expect(body?["title"]?.string == "Internal error")
+    }
+
+    @Test func wireErrorsMapByKind() {
+        #expect(APIError(WireError(.invalidJSON, "x")).code == .invalidBody)
+        #expect(APIError(WireError(.invalidNPY, "x")).code == .invalidBody)
+        #expect(APIError(WireError(.unsupportedDtype, "x")).code == .unsupportedDType)
+        #expect(APIError(WireError(.unsupportedLayout, "x")).code == .unsupportedLayout)
+        #expect(APIError(WireError(.tooLarge, "x")).code == .arrayTooLarge)
+        #expect(APIError(WireError(.valueOutOfRange, "x")).code == .invalidArgument)
     }
 
     func expect(_ response: TestResponse, _ code: String, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -217,5 +228,20 @@ import Wire
         #expect(limited.call("GET", "/livez").status == 200)
         clock.advance(1)
         #expect(limited.call("GET", "/v1/ops").status == 200)
+        // Another connection (port) of the same host shares the bucket; another host does not.
+        func from(_ address: String) -> Int {
+            let result = Mutex<Int>(0)
+            let done = DispatchSemaphore(value: 0)
+            limited.service.handle(TestClient.makeRequest("GET", "/v1/ops", remoteAddress: address)) { response in
+                result.withLock { $0 = response.status }
+                done.signal()
+            }
+            done.wait()
+            return result.withLock { $0 }
+        }
+        #expect(from("127.0.0.1:40001") == 429)
+        #expect(from("[::1]:40001") == 200)
+        #expect(Service.host(of: "[::1]:5") == "[::1]")
+        #expect(Service.host(of: "10.0.0.1:80") == "10.0.0.1")
     }
 }

@@ -242,6 +242,21 @@ import Testing
         #expect(client.call("GET", "\(s)/arrays/sq").code == "array-not-found")
         #expect(client.call("POST", "\(s)/functions/f99/call", #"{"inputs":["x"]}"#).code == "not-found")
     }
+
+    @Test func customFunctionErrorsKeepTheirCode() {
+        let s = client.newSession()
+        client.array(s, "x", #""data":[1,2,3]"#)
+        client.array(s, "w", #""data":[1,2]"#)
+        let fid = client.call("POST", "\(s)/functions", """
+            {"forward": {"inputs": ["a", "b"], "steps": [{"op": "broadcast_add", "inputs": ["a", "b"], "id": "c"}], "outputs": ["c"]},
+             "backward": {"inputs": ["dc"], "steps": [], "outputs": ["dc", "dc"]}}
+            """)["id"]?.string ?? ""
+        let failed = client.call("POST", "\(s)/functions/\(fid)/call", #"{"inputs":["x","w"]}"#)
+        #expect(failed.status == 422)
+        #expect(failed.code == "shape-mismatch")
+        #expect(failed["step"]?.string == "0")
+        #expect(failed["detail"]?.string?.hasPrefix("In the custom function's forward program:") == true)
+    }
 }
 
 import Foundation

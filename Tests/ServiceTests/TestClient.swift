@@ -48,8 +48,9 @@ struct TestClient {
     static let repoRoot: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path
 
-    static func makeRequest(_ method: String, _ target: String, body: [UInt8] = [], headers: [(String, String)] = []) -> HTTPRequest {
-        HTTPRequest(method: method, target: target, headers: HTTPHeaders(headers), body: body, remoteAddress: "127.0.0.1")
+    static func makeRequest(_ method: String, _ target: String, body: [UInt8] = [], headers: [(String, String)] = [],
+                            remoteAddress: String = "127.0.0.1:40000") -> HTTPRequest {
+        HTTPRequest(method: method, target: target, headers: HTTPHeaders(headers), body: body, remoteAddress: remoteAddress)
     }
 
     /// Sends a request without waiting; `done` gets the response.

@@ -24,6 +24,9 @@ import Wire
         #expect(data.text.contains("[0.1,0.2,3.0]"), "\(data.text)")
         client.array(s, "y", #""data":[0.1],"dtype":"float64""#)
         #expect(client.call("GET", "\(s)/arrays/y/data").text.contains("[0.1]"))
+        // An overwrite without "dtype" takes the target's dtype (no detour through float32).
+        #expect(client.call("PUT", "\(s)/arrays/y/data", #"{"data":[0.3]}"#).status == 200)
+        #expect(client.call("GET", "\(s)/arrays/y/data").text.contains("[0.3]"))
     }
 
     @Test func integerDTypesRejectFractions() {

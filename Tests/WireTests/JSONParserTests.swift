@@ -133,6 +133,13 @@ func rejectsInvalidDocumentWithMessage(_ text: String, _ message: String) {
     #expect(parseError(String(repeating: "[", count: 1_000_000))?.hasSuffix("nesting deeper than 128 levels") == true)
 }
 
+@Test func overlongNumbersAreRejected() throws {
+    #expect(parseError("[1." + String(repeating: "1", count: 997) + "]") == nil)
+    #expect(parseError("[1." + String(repeating: "1", count: 999) + "]") == "invalid JSON at byte 1: number longer than 1000 characters")
+    // Many digits that fit the fast path (zeros after 19 significant digits) are still fine.
+    #expect(try JSONParser.parse("1" + String(repeating: "0", count: 2000) + "e-2000").number?.double == 1)
+}
+
 @Test func inputSizeLimitIsEnforced() {
     #expect(parseError("[1,2,3]", options: .init(maxInputBytes: 6))
         == "invalid JSON: input of 7 bytes exceeds the limit of 6 bytes")
@@ -221,7 +228,15 @@ func rejectsInvalidDocumentWithMessage(_ text: String, _ message: String) {
     }
     #expect(try a.floats() == [0.5, exact])
     #expect(try JSONParser.parse(text).number?.float == exact)
-    // The correction survives the fallback to generic values.
+    // The correction survives the fallback to generic values, for scalars and for sub-arrays.
     let generic = try JSONParser.parse("[\(text), \"x\"]").array
     #expect(generic?.first?.number?.float == exact)
+    guard case .array(let rows) = try JSONParser.parse("[[1, \(text)], [\(text)], [2], \"x\"]"), rows.count == 4,
+          case .numbers(let first) = rows[0], case .numbers(let second) = rows[1], case .numbers(let third) = rows[2] else {
+        Issue.record("unexpected structure")
+        return
+    }
+    #expect(try first.floats() == [1, exact])
+    #expect(try second.floats() == [exact])
+    #expect(try third.floats() == [2] && third.float32Corrections.isEmpty)
 }

@@ -122,6 +122,22 @@ private struct SplitMix64: RandomNumberGenerator {
     }
 }
 
+@Test func float64TextMatchesSwiftDescription() {
+    var rng = SplitMix64(state: 6)
+    var values = (0..<300_000).map { _ in Double(bitPattern: rng.next()) }
+    values += (0..<2048).flatMap { e in [Double(bitPattern: UInt64(e) << 52), Double(bitPattern: UInt64(e) << 52 | (1 << 52 - 1))] }
+    values += (1..<2000).map { Double(bitPattern: UInt64($0)) } + (0..<5000).map { Double($0) } + (0..<5000).map { Double($0) / 1000 }
+    values += [9_007_199_254_740_992, 9_007_199_254_740_994, 1e15, 1e16, 0.0001, 0.00009, 1e-5, 5e-324, 1.7976931348623157e308,
+               2.2250738585072014e-308, 1e23, 0.3, 2.0 / 3]
+    for x in values where x.isFinite {
+        let mine = written([x]).dropFirst().dropLast()
+        if mine != x.description[...] {
+            Issue.record("\(x.description) written as \(mine) (bits 0x\(String(x.bitPattern, radix: 16)))")
+            return
+        }
+    }
+}
+
 @Test func float32OutputIsTheShortestThatRoundTrips() throws {
     // Independent check with C's printf: one significant digit fewer never round-trips.
     var rng = SplitMix64(state: 3)

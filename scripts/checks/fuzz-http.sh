@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds="${1:-60}"
 
-swift build --product Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING --build-path .build-fuzz
-binary="$(swift build --product Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING --build-path .build-fuzz --show-bin-path)/Fuzz"
+swift build -c release --product Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING --build-path .build-fuzz
+binary="$(swift build -c release --product Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING --build-path .build-fuzz --show-bin-path)/Fuzz"
 
 # libFuzzer adds new inputs to its first corpus directory: use a scratch copy, not the repository.
 work=".build-fuzz/corpus-http"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the README's curl walkthrough (the blocks between <!-- walkthrough/run/error:start/end -->)
-# against a freshly started tensord on an ephemeral loopback port, checks what they print, then
-# stops tensord with SIGTERM and checks it exits 0.
+# against a freshly started tensord on an ephemeral loopback port and checks what they print;
+# then calls every route once more and validates each response (status, media type, JSON body)
+# against openapi.yaml; finally stops tensord with SIGTERM and checks it exits 0.
 # Usage: bash scripts/checks/live-api.sh   (expects a built .build/debug/tensord, as test.sh leaves it)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
