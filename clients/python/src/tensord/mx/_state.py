@@ -53,6 +53,22 @@ def reset(url=None):
         _client = Client(url) if url else None
 
 
+def set_pipelining(on=True):
+    """Turns pipelining on or off for the current session; returns the previous setting.
+
+    When on, operators, scopes, backward and releases are sent without waiting for their
+    responses; errors surface at the next call that needs a value (``asnumpy``, ``asscalar``,
+    ``wait_to_read``, printing, ``shape`` of a fresh result, flag queries), naming the failed
+    operation. Turning it off first waits for everything outstanding.
+    """
+    s = session()
+    previous = s.pipeline
+    if previous and not on:
+        s.sync()
+    s.pipeline = bool(on)
+    return previous
+
+
 def catalog(sess=None):
     return (sess or session()).client.ops()
 
