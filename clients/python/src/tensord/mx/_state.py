@@ -1,6 +1,10 @@
-"""The session behind ``tensord.mx``: created on first use, deleted at interpreter exit."""
+"""The session behind ``tensord.mx``: created on first use, deleted at interpreter exit.
+
+``TENSORD_PIPELINE=1`` makes the default session pipelined (see ``set_pipelining``).
+"""
 
 import atexit
+import os
 import threading
 
 from ..client import Client
@@ -33,7 +37,7 @@ def session():
         if _session is None or _session.closed:
             if _client is None:
                 _client = Client()
-            _session = _client.create_session()
+            _session = _client.create_session(pipeline=os.environ.get("TENSORD_PIPELINE") == "1")
             _owned = True
         return _session
 
