@@ -149,8 +149,6 @@ class Client:
         session.pipeline = pipeline
         return session
 
-    session = create_session
-
     def sessions(self):
         return self.request_json("GET", "/v1/sessions")["sessions"]
 
@@ -174,7 +172,7 @@ class Session:
     def __init__(self, client, session_id, info=None):
         self.client = client
         self.id = session_id
-        self.info_at_creation = info
+        self.created = info         # the Session object returned at creation (None if attached)
         self._base = "/v1/sessions/" + _quote(session_id)
         self.ids = IdAllocator()
         # Ids of collected arrays awaiting release. A deque: finalizers may append at any moment

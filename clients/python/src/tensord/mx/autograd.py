@@ -1,5 +1,6 @@
 """``mx.autograd``: recording scopes, backward, grad and custom Functions, run by the server."""
 
+from ..client import to_param
 from ..errors import TensordError
 from . import _state
 from .ndarray import NDArray, add_tracer, check_grad_req, remove_tracer
@@ -205,7 +206,6 @@ class _Tracer:
     def record(self, op, inputs, params, out, outputs):
         step = {"op": op, "inputs": [self._name(a) for a in inputs]}
         if params:
-            from ..client import to_param
             step["params"] = {k: to_param(v) for k, v in params.items()}
         if out is not None:
             step["out"] = [self._name(a) for a in out]
