@@ -1,0 +1,3 @@
+"""``mx.base``: the error type."""
+
+from ..errors import MXNetError, TensordError  # noqa: F401

@@ -1,0 +1,244 @@
+"""The low-level client against a real tensord: sessions, arrays, run programs, errors, GC."""
+
+import gc
+import time
+
+import numpy as np
+import pytest
+
+import tensord
+from tensord import mx
+from tensord.mx import autograd, nd
+
+
+def live_arrays(session):
+    return session.info()["usage"]["arrays"]
+
+
+def test_livez_readyz_catalog(client):
+    assert client.livez() == {"status": "ok"}
+    assert client.readyz() is True
+    ops = client.ops()
+    for name in ("broadcast_add", "_plus_scalar", "_mul_scalar", "sum", "dot", "FullyConnected"):
+        assert name in ops, name
+    spec = client.op("broadcast_add")
+    assert spec["name"] == "broadcast_add" and spec["inputs"] == ["lhs", "rhs"]
+
+
+def test_every_catalog_op_is_an_nd_function(mxs, client):
+    explicit = 0
+    for name, spec in client.ops().items():
+        fn = getattr(nd, name)
+        assert callable(fn) and fn.__name__ == name and fn.__doc__
+        if fn.__module__ == nd.__name__ and name in vars(nd):
+            explicit += 1        # MXNet's Python-level functions (nd.add, nd.zeros, ...)
+        else:
+            assert (spec.get("summary") or "") in fn.__doc__
+    assert explicit < 30
+
+
+def test_session_context_manager_deletes(client):
+    with client.create_session() as s:
+        sid = s.id
+        assert any(x["id"] == sid for x in client.sessions())
+    with pytest.raises(tensord.TensordError) as err:
+        client.attach(sid).flags()
+    assert err.value.code == "session-not-found" and err.value.status == 404
+
+
+def test_low_level_seed_example(session):
+    x = session.create_array([1, 2, 3, 4], id="x")
+    assert x["shape"] == [4] and x["dtype"] == "float32" and x["id"] == "x"
+    session.attach_grad("x")
+    scope = session.push_scope("record")
+    xx = session.invoke("broadcast_mul", ["x", "x"], ids=["xx"])[0]
+    y = session.invoke("_plus_scalar", [xx["id"]], {"scalar": 1}, ids=["y"])[0]
+    session.pop_scope(scope["id"])
+    assert session.backward([y["id"]]) == ["x"]
+    np.testing.assert_array_equal(session.get_grad("x"), [2, 4, 6, 8])
+    np.testing.assert_array_equal(session.get_data("y"), [2, 5, 10, 17])
+
+
+def test_run_program_seed_example(session):
+    p = session.program()
+    x = p.create([1, 2, 3, 4], id="x")
+    p.attach_grad(x)
+    with p.scope("record", train_mode=True):
+        xx = p.op("broadcast_mul", [x, x])
+        y = p.op("_plus_scalar", [xx], scalar=1, id="y")
+    p.backward([y])
+    p.release([xx])
+    result = p.run(fetch=["x.grad", "y"])
+    assert result["steps"] == len(p.steps)
+    np.testing.assert_array_equal(result["fetched"]["x.grad"], [2, 4, 6, 8])
+    np.testing.assert_array_equal(result["fetched"]["y"], [2, 5, 10, 17])
+    assert session.flags() == {"is_recording": False, "is_training": False}
+
+
+def test_run_program_error_reports_step_and_exits_scopes(session):
+    p = session.program()
+    a = p.create([1, 2, 3])
+    with p.scope("record"):
+        p.op("broadcast_add", [a, p.create([1, 2])])
+    with pytest.raises(tensord.TensordError) as err:
+        p.run()
+    assert err.value.code == "shape-mismatch" and err.value.status == 422
+    assert err.value.step == "1.1"
+    assert session.scopes() == []
+    assert session.array(a)["shape"] == [3]       # created before the failure: kept
+
+
+def test_flags_scopes_seed_low_level(session):
+    assert session.set_flags(is_recording=True) == {
+        "previous": {"is_recording": False, "is_training": False},
+        "current": {"is_recording": True, "is_training": False}}
+    session.set_flags(is_recording=False)
+    frame = session.push_scope("pause", train_mode=True)
+    assert frame["kind"] == "pause" and frame["is_training"] is True
+    inner = session.push_scope("predict_mode")
+    with pytest.raises(tensord.TensordError) as err:
+        session.pop_scope(frame["id"])
+    assert err.value.code == "scope-order"
+    session.pop_scope(inner["id"])
+    assert session.pop_scope(frame["id"]) == {"is_recording": False, "is_training": False}
+    with pytest.raises(tensord.TensordError) as err:
+        session.push_scope("sideways")
+    assert err.value.code == "invalid-argument"
+
+
+@pytest.mark.parametrize("call,code,status", [
+    (lambda s: s.invoke("no_such_op", []), "unknown-op", 404),
+    (lambda s: s.get_data("missing"), "array-not-found", 404),
+    (lambda s: s.invoke("broadcast_add", [s.create_array([1, 2])["id"],
+                                          s.create_array([1, 2, 3])["id"]]), "shape-mismatch", 422),
+    (lambda s: s.invoke("broadcast_add", [s.create_array([1.])["id"],
+                                          s.create_array([1.], dtype="float64")["id"]]),
+     "dtype-mismatch", 422),
+    (lambda s: [s.create_array([1], id="dup"), s.create_array([2], id="dup")], "array-exists", 409),
+    (lambda s: s.get_grad(s.create_array([1])["id"]), "grad-not-attached", 404),
+    (lambda s: s.attach_grad(s.create_array([1])["id"], "sideways"), "invalid-argument", 400),
+    (lambda s: s.put_data(s.create_array([1, 2])["id"], [1, 2, 3]), "data-size-mismatch", 422),
+    (lambda s: s.client.request("POST", s._base + "/arrays", body=b"{nope",
+                                content_type="application/json"), "invalid-body", 400),
+    (lambda s: s.invoke("clip", [s.create_array([1])["id"]], {"a_min": "x", "a_max": 1}),
+     "invalid-attribute", 422),
+])
+def test_error_mapping(session, call, code, status):
+    with pytest.raises(tensord.TensordError) as err:
+        call(session)
+    e = err.value
+    assert (e.code, e.status) == (code, status)
+    assert isinstance(e, mx.base.MXNetError) and isinstance(e, RuntimeError)
+    assert str(e) == e.detail and e.detail
+
+
+def test_mxnet_messages_pass_through(mxs):
+    x = nd.array([1., 2.])
+    with autograd.record():
+        y = x * 2                                  # x never attached: not in a graph
+    with pytest.raises(mx.base.MXNetError) as err:
+        y.backward()
+        nd.waitall()
+    assert err.value.detail.startswith(
+        "Cannot differentiate node because it is not in a computational graph. You need to set "
+        "is_recording to true or use autograd.record() to save computational graphs for backward.")
+    v = nd.array([1.])
+    v.attach_grad(grad_req="null")
+    with autograd.record():
+        w = v * 2
+    with pytest.raises(mx.base.MXNetError) as err:
+        w.backward()
+        nd.waitall()
+    assert err.value.code == "no-grad-variables"
+    assert "There are no inputs in computation graph that require gradients." in str(err.value)
+
+
+def test_garbage_collected_arrays_are_freed_on_the_server(mxs):
+    base = live_arrays(mxs)
+    xs = [nd.array([float(i)]) for i in range(20)]
+    ys = [x * 2 for x in xs]
+    assert live_arrays(mxs) == base + 40
+    del xs, ys
+    gc.collect()
+    assert live_arrays(mxs) == base
+    keep = nd.array([1., 2.])
+    tmp = keep + 1
+    del tmp
+    assert live_arrays(mxs) == base + 1
+    np.testing.assert_array_equal(keep.asnumpy(), [1., 2.])
+
+
+def test_ten_thousand_ops_leave_no_server_arrays_behind(mxs):
+    """10,000 ops in an SGD-like loop through tensord.mx: only the live arrays remain."""
+    base = live_arrays(mxs)
+    w = nd.array(np.zeros(4))
+    x = nd.array([1., 2., 3., 4.])
+    started = time.monotonic()
+    ops = 0
+    while ops < 10_000:
+        y = w * x + 1           # 2 ops
+        w -= y * 0.001          # 2 ops (one in place)
+        ops += 4
+    elapsed = time.monotonic() - started
+    assert elapsed < 60, "10,000 ops took %.1f s" % elapsed
+    del y
+    gc.collect()
+    assert live_arrays(mxs) == base + 2          # w and x
+    want = np.zeros(4, np.float32)
+    for _ in range(2500):
+        want -= (want * np.array([1, 2, 3, 4], np.float32) + 1) * np.float32(0.001)
+    np.testing.assert_allclose(w.asnumpy(), want, rtol=1e-4)
+
+
+def test_ten_thousand_steps_in_run_programs_leave_nothing(session):
+    base = live_arrays(session)
+    x = session.create_array([1., 2., 3.])["id"]
+    for _ in range(4):
+        p = session.program()
+        prev = x
+        made = []
+        for _ in range(2500):
+            prev = p.op("_plus_scalar", [prev], scalar=1)
+            made.append(prev)
+        p.release(made[:-1])
+        result = p.run(fetch=[prev])
+        np.testing.assert_array_equal(result["fetched"][prev], [2501., 2502., 2503.])
+        session.release([prev])
+    assert live_arrays(session) == base + 1
+
+
+def test_graph_rendering(mxs):
+    x = nd.array([1., 2.])
+    x.attach_grad()
+    with autograd.record():
+        y = x * x + 2 * x - 1
+    sym = autograd.get_symbol(y)
+    ops = [n["op"] for n in sym.graph["nodes"]]
+    for op in ("broadcast_mul", "_mul_scalar", "broadcast_add", "_minus_scalar"):
+        assert op in ops
+    assert sym.to_svg().lstrip().startswith(("<svg", "<?xml"))
+    assert "digraph" in sym.to_dot()
+
+
+def test_pipelined_ops_do_not_wait_and_errors_surface_at_sync(client):
+    with client.create_session(pipeline=True) as s:
+        previous = mx.set_session(s)
+        try:
+            a, b = nd.array([1., 2., 3.]), nd.array([1., 2.])
+            outs = [a + i for i in range(10)]
+            assert client.transport.in_flight >= 10       # sent, not yet answered
+            assert outs[3].shape == (3,)                   # reading a shape waits for its response
+            bad = a + b                                    # shape mismatch: reported later
+            good = a * 2
+            with pytest.raises(mx.base.MXNetError) as err:
+                good.asnumpy()
+            e = err.value
+            assert e.code == "shape-mismatch" and e.operation == "broadcast_add"
+            assert str(e).startswith("broadcast_add: ") and str(e) == "broadcast_add: " + e.detail
+            np.testing.assert_array_equal(good.asnumpy(), [2., 4., 6.])   # the session goes on
+            with pytest.raises(mx.base.MXNetError) as err:
+                bad.shape
+            assert err.value.code == "array-not-found"
+            assert mx.set_pipelining(False) is True and not s.pipeline
+        finally:
+            mx.set_session(previous) if previous is not None else None
