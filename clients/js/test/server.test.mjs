@@ -136,3 +136,9 @@ test("catalog operators are methods, get_symbol returns SVG", async () => {
     assert.match(svg, /broadcast_mul/);
   } finally { await s.delete(); }
 });
+
+test("examples/seed.mjs prints [ 2, 4, 6, 8 ]", async () => {
+  const example = new URL("../../../examples/seed.mjs", import.meta.url).pathname;
+  const out = execFileSync(process.execPath, [example], { env: { ...process.env, TENSORD_URL: client.url } }).toString();
+  assert.equal(out.trim(), "[ 2, 4, 6, 8 ]");
+});
