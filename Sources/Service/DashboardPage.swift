@@ -123,6 +123,7 @@ async function refreshStatus() {
   catch (e) { $("ready").className = "pill bad"; $("ready").textContent = e.status === 503 ? "not ready" : "?"; }
 }
 
+function fill(id, html) { const el = $(id); el.classList.remove("empty"); el.innerHTML = html; }
 function flagPill(name, on) { return `<span class="pill ${on ? "on" : "off"}">${esc(name)} ${on ? "on" : "off"}</span>`; }
 
 async function refreshSessions() {
@@ -156,23 +157,23 @@ async function refreshSession() {
   }
   const st = s.state || {}, u = s.usage || {}, lim = s.limits || {};
   const scopes = (st.scopes || []);
-  $("sessionInfo").innerHTML = `
+  fill("sessionInfo", `
     <div class="sid">${esc(s.id)}</div>
     <div style="margin:6px 0">${flagPill("recording", st.is_recording)} ${flagPill("training", st.is_training)}
       <span class="muted">· ${u.arrays || 0} arrays · ${fmtBytes(u.bytes || 0)} of ${lim.max_bytes ? fmtBytes(lim.max_bytes) : "∞"} · graph ${fmtBytes(u.graph_bytes || 0)}
       · idle timeout ${s.idle_timeout_s ?? "?"} s · expires ${esc(s.expires_at || "?")}</span></div>
     <div class="scopes"><span class="muted" style="border:0;padding-left:0">scope stack:</span>${
       scopes.length ? scopes.map(f => `<span>${esc(f.kind)}${f.train_mode === undefined || f.train_mode === null ? "" : "(train_mode=" + f.train_mode + ")"}</span>`).join("→")
-                    : `<span class="muted">empty</span>`}</div>`;
+                    : `<span class="muted">empty</span>`}</div>`);
   if (!state.array && arrays.length) {
     const inGraph = arrays.filter(a => a.in_graph);
     state.array = (inGraph.length ? inGraph[inGraph.length - 1] : arrays[arrays.length - 1]).id;
   }
-  $("arrays").innerHTML = arrays.length ? `<table><thead><tr><th>id</th><th>shape</th><th>dtype</th><th>grad_req</th><th>in graph</th><th>bytes</th></tr></thead><tbody>${
+  fill("arrays", arrays.length ? `<table><thead><tr><th>id</th><th>shape</th><th>dtype</th><th>grad_req</th><th>in graph</th><th>bytes</th></tr></thead><tbody>${
     arrays.map(a => `<tr class="arr ${a.id === state.array ? "sel" : ""}" data-aid="${esc(a.id)}"><td class="mono">${esc(a.id)}</td>
       <td class="mono">(${(a.shape || []).join(", ")})</td><td>${esc(a.dtype)}</td><td>${a.grad_req ? esc(a.grad_req) : "—"}</td>
       <td>${a.in_graph ? "yes" : "no"}</td><td>${fmtBytes(a.bytes || 0)}</td></tr>`).join("")}</tbody></table>`
-    : `<div class="empty">No arrays in this session.</div>`;
+    : `<div class="empty">No arrays in this session.</div>`);
   for (const el of document.querySelectorAll("tr.arr")) {
     el.onclick = () => { state.array = el.dataset.aid; state.lastGraphKey = null; state.lastValuesKey = null; writeHash(); tick(); };
   }
@@ -221,7 +222,7 @@ async function refreshGraph(a) {
   if (!a.in_graph) { $("graph").innerHTML = `<div class="empty">${esc(a.id)} has no recorded history (not in a graph).</div>`; return; }
   try {
     const svg = await api(`/v1/sessions/${encodeURIComponent(state.session)}/arrays/${encodeURIComponent(a.id)}/graph?format=svg`, "image/svg+xml");
-    $("graph").innerHTML = svg;
+    fill("graph", svg);
   } catch (e) { $("graph").innerHTML = `<div class="err">${esc(e.message)}</div>`; }
 }
 

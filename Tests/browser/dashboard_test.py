@@ -73,6 +73,7 @@ def main():
         status, result = call(port, "POST", f"/v1/sessions/{sid}/run", SEED)
         assert status == 200 and result["fetched"]["x.grad"]["data"] == [2, 4, 6, 8], result
         url = f"http://127.0.0.1:{port}/#session={sid}&array=y"
+        url_x = f"http://127.0.0.1:{port}/#session={sid}&array=x"
         base = [chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 f"--user-data-dir={profile}", "--window-size=1400,1000", "--virtual-time-budget=8000",
                 "--hide-scrollbars"]
@@ -83,6 +84,8 @@ def main():
         assert size > 20_000, f"screenshot suspiciously small ({size} bytes)"
         dom = subprocess.run(base + ["--dump-dom", url], check=True, timeout=90, capture_output=True, text=True).stdout
         text = re.sub(r"<[^>]+>", " ", dom)
+        dom_x = subprocess.run(base + ["--dump-dom", url_x], check=True, timeout=90, capture_output=True, text=True).stdout
+        text_x = re.sub(r"<[^>]+>", " ", dom_x)
         checks = {
             "session id": sid in dom,
             "arrays table lists x and y": re.search(r'data-aid="x"', dom) and re.search(r'data-aid="y"', dom),
@@ -90,7 +93,7 @@ def main():
             "graph shows broadcast_mul": "broadcast_mul" in text,
             "graph shows _plus_scalar": "_plus_scalar" in text,
             "server status live": ">live<" in dom,
-            "gradient preview [2 4 6 8]": re.search(r"grad:\s+2\s+4\s+6\s+8", text) is not None,
+            "x's values and gradient preview [2 4 6 8]": re.search(r"1\.0\s+2\.0\s+3\.0\s+4\.0\s+grad:\s+2\s+4\s+6\s+8", text_x) is not None,
         }
         failed = [k for k, ok in checks.items() if not ok]
         for k, ok in checks.items():
