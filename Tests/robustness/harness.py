@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 
@@ -21,18 +22,24 @@ class Server:
     def __init__(self, binary, *args, env=None):
         self.port = free_port()
         self.args = [binary, "--host", "127.0.0.1", "--port", str(self.port), *args]
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        # The server logs a line per request: a file, never an unread pipe (a full pipe blocks it).
+        self.log = tempfile.NamedTemporaryFile(prefix="tensord-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=self.log,
                                      env={**os.environ, **(env or {})})
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"tensord exited: {self.proc.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"tensord exited: {self.log_tail()}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("tensord did not start")
+
+    def log_tail(self, n=2000):
+        with open(self.log.name, "rb") as f:
+            return f.read()[-n:].decode(errors="replace")
 
     def rss_bytes(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
