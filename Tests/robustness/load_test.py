@@ -15,15 +15,17 @@ import time
 
 from harness import Conn, Server, percentile
 
-STEP = {"steps": [
-    {"create": {"data": [1, 2, 3, 4]}, "id": "x"},
-    {"attach_grad": "x"},
-    {"scope": "record", "steps": [
-        {"op": "broadcast_mul", "inputs": ["x", "x"], "id": "xx"},
-        {"op": "_plus_scalar", "inputs": ["xx"], "params": {"scalar": 1}, "id": "y"}]},
-    {"backward": ["y"]},
-    {"release": ["xx", "y"]},
-], "fetch": ["x.grad"]}
+def seed_program(tag):
+    """The seed example under unique ids, releasing everything it made."""
+    x, xx, y = f"x{tag}", f"xx{tag}", f"y{tag}"
+    return {"steps": [
+        {"create": {"data": [1, 2, 3, 4]}, "id": x},
+        {"attach_grad": x},
+        {"scope": "record", "steps": [
+            {"op": "broadcast_mul", "inputs": [x, x], "id": xx},
+            {"op": "_plus_scalar", "inputs": [xx], "params": {"scalar": 1}, "id": y}]},
+        {"backward": [y]},
+    ], "fetch": [f"{x}.grad"]}, [x, xx, y]
 
 
 async def worker(i, port, sessions, deadline, latencies, errors):
@@ -36,8 +38,12 @@ async def worker(i, port, sessions, deadline, latencies, errors):
         t = time.perf_counter()
         try:
             if kind < 0.4:
-                status, body = await conn.request("POST", f"/v1/sessions/{sid}/run", STEP)
-                ok = status == 200 and body["fetched"]["x.grad"]["data"] == [2, 4, 6, 8]
+                program, made = seed_program(f"{i}-{n}")
+                status, body = await conn.request("POST", f"/v1/sessions/{sid}/run", program)
+                ok = status == 200 and body["fetched"][f"{made[0]}.grad"]["data"] == [2, 4, 6, 8]
+                if ok:
+                    status, _ = await conn.request("POST", f"/v1/sessions/{sid}/release", {"ids": made})
+                    ok = status == 200
             elif kind < 0.7:
                 aid = f"w{i}-{n}"
                 status, body = await conn.request("POST", f"/v1/sessions/{sid}/arrays",
