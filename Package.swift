@@ -11,7 +11,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
-        .systemLibrary(name: "CLinux"),   // epoll + eventfd headers for the server's event loop
+        .systemLibrary(name: "CLinux"),   // epoll/eventfd (server event loop), malloc_trim (service)
 
         // MARK: - Libraries
         /// Pure tensor + MXNet-style autograd engine (no I/O, no Foundation).
@@ -25,7 +25,7 @@ let package = Package(
         /// Pure graph layout and SVG/DOT rendering of recorded histories.
         .target(name: "GraphRender"),
         /// Routes, sessions and the REST API over the engine.
-        .target(name: "Service", dependencies: ["Autograd", "HTTP", "Wire", "GraphRender", "COpenSSL"]),
+        .target(name: "Service", dependencies: ["Autograd", "HTTP", "Wire", "GraphRender", "COpenSSL", "CLinux"]),
 
         // MARK: - Executables
         .executableTarget(name: "tensord", dependencies: ["Service", "HTTPServer"]),

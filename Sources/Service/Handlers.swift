@@ -23,6 +23,12 @@ enum Handlers {
         return Reply(status: 200, contentType: "application/yaml", body: document)
     }
 
+    /// The built-in dashboard (an HTML page polling this API).
+    static func dashboard(_ ctx: RequestContext) throws(APIError) -> Reply {
+        Reply(status: 200, headers: [("Cache-Control", "no-cache")], contentType: "text/html; charset=utf-8",
+              body: Array(DashboardPage.html.utf8))
+    }
+
     static func listOps(_ ctx: RequestContext) throws(APIError) -> Reply {
         .json(DTO.object([("ops", .array(Operators.catalog.map(DTO.opSpec)))]))
     }

@@ -146,7 +146,9 @@ struct Interpreter: Sendable {
     private func nestedFields(_ f: Fields, _ key: String, listKey: String?) throws(APIError) -> Fields {
         if let object = f[key]?.object { return Fields(object, context: f.context + key + ".") }
         if let listKey, let value = f[key], value.string != nil || value.array != nil {
-            return Fields(JSONObject([JSONMember(listKey, value)]), context: f.context + key + ".")
+            // The list form keeps its options beside it: {"backward": ["y"], "retain_graph": true}.
+            let options = f.object.members.filter { $0.key != key }
+            return Fields(JSONObject([JSONMember(listKey, value)] + options), context: f.context)
         }
         throw f.bad(key, "an object")
     }

@@ -39,6 +39,7 @@ struct Route: Sendable {
 /// The one route table of the API (docs/API.md, openapi.yaml).
 enum Routes {
     static let all: [Route] = [
+        Route("GET", "/", produces: .negotiated, Handlers.dashboard),
         Route("GET", "/livez", Handlers.livez),
         Route("GET", "/readyz", Handlers.readyz),
         Route("GET", "/openapi.yaml", produces: .negotiated, Handlers.openAPI),

@@ -1,4 +1,6 @@
 import Dispatch
+import CLinux
+import Glibc
 import HTTP
 import Synchronization
 
@@ -28,6 +30,8 @@ public final class Service: HTTPHandler {
     private let router: Router<Int>
     private let log: (@Sendable (RequestLog) -> Void)?
     private let sweeping = Atomic<Bool>(false)
+    /// `registry.endedCount` at the last `malloc_trim`.
+    private let trimmedAtEndedCount = Atomic<Int>(0)
     private let apiKeys: Set<String>
     private let rateLimiter: RateLimiter?
 
@@ -74,6 +78,10 @@ public final class Service: HTTPHandler {
         DispatchQueue.global().asyncAfter(deadline: .now() + interval) { [weak self] in
             guard let self, self.sweeping.load(ordering: .acquiring) else { return }
             self.registry.sweep()
+            // A deleted or expired session frees its arrays back to malloc; hand the free pages
+            // back to the OS so resident memory returns to its baseline.
+            let ended = self.registry.endedCount.load(ordering: .relaxed)
+            if ended != self.trimmedAtEndedCount.exchange(ended, ordering: .relaxed) { malloc_trim(0) }
             self.scheduleSweep(after: interval)
         }
     }

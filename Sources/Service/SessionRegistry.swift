@@ -99,6 +99,8 @@ final class SessionRegistry: Sendable {
     let configuration: ServiceConfiguration
     private let prefix: String
     private let state = Mutex(State())
+    /// Sessions deleted or expired so far; the sweeper returns freed memory to the OS when it moves.
+    let endedCount = Atomic<Int>(0)
 
     init(configuration: ServiceConfiguration) {
         self.configuration = configuration
@@ -207,6 +209,7 @@ final class SessionRegistry: Sendable {
             return true
         }
         guard removed else { throw notFound(id) }
+        endedCount.add(1, ordering: .relaxed)
     }
 
     /// The session resource (status as of its last finished request, unless `status` is given).
@@ -261,6 +264,7 @@ final class SessionRegistry: Sendable {
                     .prefix(state.tombstones.count - configuration.maxTombstones)
                 for (id, _) in oldest { state.tombstones.removeValue(forKey: id) }
             }
+            endedCount.add(expired.count, ordering: .relaxed)
             return expired
         }
     }

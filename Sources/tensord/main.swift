@@ -21,7 +21,10 @@ let flags: [Flag] = [
     Flag(name: "max-arrays", env: "TENSORD_MAX_ARRAYS", help: "arrays per session (default 100000)", takesValue: true),
     Flag(name: "max-sessions", env: "TENSORD_MAX_SESSIONS", help: "live sessions per process (default 1000)", takesValue: true),
     Flag(name: "idle-timeout", env: "TENSORD_IDLE_TIMEOUT", help: "default session idle timeout in seconds (default 900)", takesValue: true),
-    Flag(name: "replica-id", env: "TENSORD_REPLICA_ID", help: "replica ordinal encoded in session ids (default 0)", takesValue: true),
+    Flag(name: "replica-id", env: "TENSORD_REPLICA_ID", help: "replica ordinal encoded in session ids, or 'hostname' for a StatefulSet pod's ordinal (default 0)", takesValue: true),
+    Flag(name: "allow-open", env: "TENSORD_ALLOW_OPEN", help: "allow a non-loopback address without API keys (default: refuse)", takesValue: false),
+    Flag(name: "header-timeout", env: "TENSORD_HEADER_TIMEOUT", help: "seconds to receive a request's headers (default 10)", takesValue: true),
+    Flag(name: "keepalive-timeout", env: "TENSORD_KEEPALIVE_TIMEOUT", help: "seconds an idle keep-alive connection stays open (default 75)", takesValue: true),
     Flag(name: "tls-cert", env: "TENSORD_TLS_CERT", help: "PEM certificate chain; with --tls-key serves HTTPS", takesValue: true),
     Flag(name: "tls-key", env: "TENSORD_TLS_KEY", help: "PEM private key", takesValue: true),
     Flag(name: "api-key", env: "TENSORD_API_KEYS", help: "require this API key on /v1 (comma-separated list)", takesValue: true),
@@ -159,6 +162,25 @@ func integer(_ values: [String: String], _ name: String, default value: Int, min
     return number
 }
 
+/// The replica id: a number, or `hostname` for the ordinal of a StatefulSet pod (`tensord-2` is 2).
+func replicaID(_ value: String?) -> Int {
+    guard let value else { return 0 }
+    if value == "hostname" {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? ""
+        guard let dash = host.lastIndex(of: "-"), let ordinal = Int(host[host.index(after: dash)...]), ordinal >= 0 else {
+            fail("--replica-id hostname: '\(host)' does not end in -<ordinal>")
+        }
+        return ordinal
+    }
+    guard let number = Int(value), number >= 0 else { fail("--replica-id must be an integer >= 0 or 'hostname', not '\(value)'") }
+    return number
+}
+
+/// Whether `host` only accepts connections from this machine.
+func isLoopback(_ host: String) -> Bool {
+    host == "localhost" || host == "::1" || host.hasPrefix("127.")
+}
+
 /// Parses the flags, serves until SIGTERM/SIGINT, and exits (0 after a graceful shutdown).
 /// A function, not top-level code, so that nothing here is main-actor isolated: the signal and
 /// log callbacks run on Dispatch queues.
@@ -183,7 +205,7 @@ func runTensord() -> Never {
     serviceConfiguration.maxSessions = integer(values, "max-sessions", default: 1_000, minimum: 1)
     serviceConfiguration.idleTimeout = Double(integer(values, "idle-timeout", default: 900, minimum: 1))
     serviceConfiguration.maxIdleTimeout = max(serviceConfiguration.maxIdleTimeout, serviceConfiguration.idleTimeout)
-    serviceConfiguration.replicaID = integer(values, "replica-id", default: 0)
+    serviceConfiguration.replicaID = replicaID(values["replica-id"])
     serviceConfiguration.openAPIPath = values["openapi"]
     if values["rate-limit"] != nil {
         serviceConfiguration.rateLimit = Double(integer(values, "rate-limit", default: 0, minimum: 1))
@@ -207,6 +229,13 @@ func runTensord() -> Never {
     serverConfiguration.tlsCertificatePath = values["tls-cert"]
     serverConfiguration.tlsPrivateKeyPath = values["tls-key"]
     if values["workers"] != nil { serverConfiguration.workers = integer(values, "workers", default: 1, minimum: 1) }
+    serverConfiguration.timeouts.header = .seconds(integer(values, "header-timeout", default: 10, minimum: 1))
+    serverConfiguration.timeouts.keepAliveIdle = .seconds(integer(values, "keepalive-timeout", default: 75, minimum: 1))
+    // Without API keys anyone who can reach the port can use every session: only loopback, unless asked.
+    let allowOpen = values["allow-open"].map { !["0", "false", "no", ""].contains($0.lowercased()) } ?? false
+    if serviceConfiguration.apiKeys.isEmpty && !isLoopback(serverConfiguration.host) && !allowOpen {
+        fail("refusing to listen on \(serverConfiguration.host) without API keys; set --api-key/TENSORD_API_KEYS, or pass --allow-open (TENSORD_ALLOW_OPEN=1) to run open")
+    }
 
     let server: Server
     do {

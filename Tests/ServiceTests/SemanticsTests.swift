@@ -111,6 +111,19 @@ import Testing
         #expect(third["detail"]?.string?.hasPrefix("Cannot differentiate node because it is not in a computational graph.") == true)
     }
 
+    @Test func runBackwardStepKeepsItsOptionsBesideTheHeadList() {
+        let s = client.newSession()
+        client.array(s, "x", #""data":[1,2,3]"#)
+        _ = client.call("PUT", "\(s)/arrays/x/grad", #"{"grad_req":"add"}"#)
+        recordSquare(s, into: "y")
+        // {"backward": [...], "retain_graph": true}: the sibling option must apply, so a second backward works.
+        let run = client.call("POST", "\(s)/run", #"{"steps":[{"backward":["y"],"retain_graph":true},{"backward":["y"]}]}"#)
+        #expect(run.status == 200)
+        #expect(client.values(s, "x/grad") == [4, 8, 12])
+        let nested = client.call("POST", "\(s)/run", #"{"steps":[{"backward":{"heads":["y"]}}]}"#)
+        #expect(nested.code == "graph-freed")
+    }
+
     @Test func inPlaceWritesInsideRecord() {
         let s = client.newSession()
         client.array(s, "x", #""data":[1,2]"#)

@@ -6,8 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 echo "deploy: building release tensord with the Swift runtime linked statically (as the image does)"
-swift build -c release --product tensord --static-swift-stdlib --scratch-path .build-static >/dev/null
-bin="$(swift build -c release --static-swift-stdlib --scratch-path .build-static --show-bin-path)/tensord"
+bin=$(bash scripts/release-bin.sh)
 python3 deploy/check_image.py --dockerfile Dockerfile --binary "$bin"
 
 echo "deploy: generated nginx configs are current"
