@@ -1,0 +1,50 @@
+@testable import Autograd
+
+/// Gradient-check cases of the tier-2 operators; merged into `GradCases.all` so they join the
+/// first- and second-order finite-difference checks of `OpGradTests`.
+enum Tier2GradCases {
+    static func n(_ s: [Int]) -> ([Int], Gen) { (s, .normal) }
+    static func pos(_ s: [Int]) -> ([Int], Gen) { (s, .positive) }
+    static func ints(_ v: [Int]) -> OpParam { .list(v.map { .int($0) }) }
+    static func str(_ s: String) -> OpParam { .string(s) }
+
+    /// Ops whose backward ignores the head gradient (loss layers); each has a dedicated contract test.
+    static let contracts: Set<String> = []
+
+    static let all: [String: [GradCase]] = {
+        var m: [String: [GradCase]] = [:]
+        func add(_ cs: [GradCase]) { for c in cs { m[c.op, default: []].append(c) } }
+
+        add([GradCase("Convolution", [n([2, 2, 5, 5]), n([3, 2, 3, 3]), n([3])], ["kernel": ints([3, 3]), "num_filter": .int(3)]),
+             GradCase("Convolution", [n([1, 4, 6, 5]), n([4, 2, 2, 3])],
+                      ["kernel": ints([2, 3]), "num_filter": .int(4), "num_group": .int(2), "stride": ints([2, 1]),
+                       "pad": ints([1, 1]), "dilate": ints([1, 2]), "no_bias": .bool(true)]),
+             GradCase("Convolution", [n([2, 2, 7]), n([2, 2, 3]), n([2])],
+                      ["kernel": ints([3]), "num_filter": .int(2), "stride": ints([2]), "pad": ints([1]), "dilate": ints([2])])])
+        add([GradCase("Deconvolution", [n([2, 3, 3, 3]), n([3, 2, 3, 3])], ["kernel": ints([3, 3]), "num_filter": .int(2)]),
+             GradCase("Deconvolution", [n([1, 4, 3, 2]), n([4, 1, 2, 3]), n([2])],
+                      ["kernel": ints([2, 3]), "num_filter": .int(2), "num_group": .int(2), "stride": ints([2, 2]),
+                       "pad": ints([1, 0]), "adj": ints([1, 1]), "no_bias": .bool(false)]),
+             GradCase("Deconvolution", [n([2, 2, 4]), n([2, 3, 3])],
+                      ["kernel": ints([3]), "num_filter": .int(3), "stride": ints([2]), "target_shape": ints([8])])])
+        add([GradCase("_conv_weight_grad", [n([2, 2, 4, 4]), n([2, 2, 2, 2])],
+                      ["kernel": ints([3, 3]), "num_filter": .int(2), "pad": ints([1, 1]), "stride": ints([2, 2])]),
+             GradCase("_conv_weight_grad", [n([1, 4, 5]), n([1, 2, 2])], ["kernel": ints([2]), "num_filter": .int(2), "num_group": .int(2),
+                                                                          "dilate": ints([3])])])
+
+        add([GradCase("Pooling", [n([2, 2, 4, 4])], ["kernel": ints([2, 2]), "stride": ints([2, 2])]),
+             GradCase("Pooling", [n([1, 2, 5, 5])], ["kernel": ints([3, 3]), "stride": ints([2, 2]), "pad": ints([1, 1]),
+                                                     "pooling_convention": str("full")]),
+             GradCase("Pooling", [n([2, 2, 5, 4])], ["kernel": ints([3, 2]), "pool_type": str("avg"), "stride": ints([2, 1]),
+                                                     "pad": ints([1, 1])]),
+             GradCase("Pooling", [n([2, 2, 5, 4])], ["kernel": ints([3, 2]), "pool_type": str("avg"), "stride": ints([2, 1]),
+                                                     "pad": ints([1, 1]), "count_include_pad": .bool(false), "pooling_convention": str("full")]),
+             GradCase("Pooling", [n([2, 3, 6])], ["kernel": ints([3]), "pool_type": str("sum"), "stride": ints([2])]),
+             GradCase("Pooling", [n([2, 3, 3, 2])], ["pool_type": str("avg"), "global_pool": .bool(true)]),
+             GradCase("Pooling", [n([2, 3, 3, 2])], ["global_pool": .bool(true)])])
+        add([GradCase("_pooling_adjoint", [n([2, 2, 2, 2])], ["kernel": ints([3, 3]), "pool_type": str("avg"), "stride": ints([2, 2]),
+                                                               "pad": ints([1, 1]), "in_shape": ints([2, 2, 4, 4])]),
+             GradCase("_pooling_adjoint", [n([1, 2, 3])], ["kernel": ints([2]), "pool_type": str("sum"), "in_shape": ints([1, 2, 4])])])
+        return m
+    }()
+}
