@@ -171,7 +171,7 @@ extension Context {
                 }
                 var axes = Array(0..<lead)
                 for (i, d) in shape.enumerated() where d == 1 && g.shape[lead + i] != 1 { axes.append(lead + i) }
-                g = try sum(g, axes: axes, keepdims: true)
+                if !axes.isEmpty { g = try sum(g, axes: axes, keepdims: true) }
             }
             g = try reshape(g, shape)
         }

@@ -13,6 +13,8 @@ final class Accounting {
     var allocatedBytes = 0
     /// Bytes of storages that no array handle refers to any more (held only by recorded graphs).
     var graphBytes = 0
+    /// Live storages allocated by this context (LiveStorage.count per context).
+    var liveStorages = 0
 }
 
 /// A contiguous, untyped, row-major buffer. Several handles may share one storage
@@ -30,11 +32,13 @@ final class Storage {
         data = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
         self.accounting = accounting
         accounting.allocatedBytes += byteCount
+        accounting.liveStorages += 1
         LiveStorage.counter.add(1, ordering: .relaxed)
     }
 
     deinit {
         accounting.allocatedBytes -= byteCount
+        accounting.liveStorages -= 1
         if handles == 0 && didLoseHandles { accounting.graphBytes -= byteCount }
         data.deallocate()
         LiveStorage.counter.subtract(1, ordering: .relaxed)

@@ -6,7 +6,7 @@ extension NDArray {
     public static func * (a: NDArray, b: NDArray) throws(AutogradError) -> NDArray { try a.context.binaryCall(Prim.mul, a, b) }
     public static func / (a: NDArray, b: NDArray) throws(AutogradError) -> NDArray { try a.context.binaryCall(Prim.div, a, b) }
     public static func + (a: NDArray, s: Double) throws(AutogradError) -> NDArray { try typed { try a.context.shift(a, s) } }
-    public static func - (a: NDArray, s: Double) throws(AutogradError) -> NDArray { try typed { try a.context.shift(a, -s) } }
+    public static func - (a: NDArray, s: Double) throws(AutogradError) -> NDArray { try a.context.invoke("_minus_scalar", [a], ["scalar": .double(s)])[0] }
     public static func * (a: NDArray, s: Double) throws(AutogradError) -> NDArray { try typed { try a.context.scale(a, s) } }
     public static func / (a: NDArray, s: Double) throws(AutogradError) -> NDArray { try a.context.invoke("_div_scalar", [a], ["scalar": .double(s)])[0] }
     public static func + (s: Double, a: NDArray) throws(AutogradError) -> NDArray { try a + s }

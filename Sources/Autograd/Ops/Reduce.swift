@@ -50,9 +50,12 @@ private func reduceForward(_ a: ForwardArgs, _ k: ReduceKernel, scale: Bool = fa
     return ForwardResult(out)
 }
 
-/// g reshaped to the kept-dims shape so it broadcasts against the input.
-private func keptGrad(_ a: VJPArgs) throws -> NDArray {
-    try a.ctx.reshape(a.g, try axesOf(a).kept)
+/// g spread back over the input's shape.
+private func spreadGrad(_ a: VJPArgs) throws -> NDArray {
+    let shape = a.inputMeta[0].shape
+    // broadcast_to reads 0 as "keep"; an empty input simply has an empty gradient.
+    if shape.contains(0) { return try a.ctx.zeros(shape, a.g.dtype) }
+    return try a.ctx.broadcastTo(a.ctx.reshape(a.g, try axesOf(a).kept), shape)
 }
 
 private func reduceOp(_ name: String, _ aliases: [String], _ k: ReduceKernel, scale: Bool = false, saves: Saves, _ summary: String,
@@ -91,12 +94,12 @@ private func topkIndices(_ x: NDArray, axis: Int, k: Int, ascending: Bool) -> [I
 
 let reductionOps: [OpDef] = [
     reduceOp("sum", ["sum_axis"], .sum, saves: .nothing, "sum over axes (no axis: shape (1,))", vjp: { a in
-        [try a.ctx.broadcastTo(keptGrad(a), a.inputMeta[0].shape)]
+        [try spreadGrad(a)]
     }),
     reduceOp("mean", [], .sum, scale: true, saves: .nothing, "mean over axes", vjp: { a in
         let shape = a.inputMeta[0].shape
         let n = try axesOf(a).0.reduce(1) { $0 * shape[$1] }
-        return [try a.ctx.scale(a.ctx.broadcastTo(keptGrad(a), shape), 1 / Double(n))]
+        return [try a.ctx.scale(spreadGrad(a), 1 / Double(max(n, 1)))]
     }),
     reduceOp("max", ["max_axis"], .max, saves: .both, "maximum over axes (ties all get the gradient)", vjp: extremumVJP),
     reduceOp("min", ["min_axis"], .min, saves: .both, "minimum over axes (ties all get the gradient)", vjp: extremumVJP),
