@@ -58,6 +58,24 @@ enum Tier2GradCases {
         add([GradCase("erfinv", [([2, 3], .unit)]), GradCase("gamma", [pos([2, 3])]), GradCase("gammaln", [pos([5])]),
              GradCase("gammaln", [([4], .fixed([-0.5, -1.5, 3.5, 0.3]))])])
         add([GradCase("_polygamma", [pos([4])]), GradCase("_polygamma", [pos([4])], ["n": .int(2)])])
+        add([GradCase("Embedding", [([2, 3], .index(5)), n([5, 4])], ["input_dim": .int(5), "output_dim": .int(4)])])
+        add([GradCase("sort", [n([3, 4])]), GradCase("sort", [n([3, 4])], ["axis": .int(0), "is_ascend": .bool(false)]),
+             GradCase("sort", [n([2, 3])], ["axis": .null])])
+        add([GradCase("cumsum", [n([2, 3, 2])], ["axis": .int(1)]), GradCase("cumsum", [n([2, 3])]),
+             GradCase("cumsum", [n([3, 2])], ["axis": .int(-1)])])
+        add([GradCase("pad", [n([1, 2, 3, 3])], ["pad_width": ints([0, 0, 0, 0, 1, 2, 2, 1]), "constant_value": .double(0.5)]),
+             GradCase("pad", [n([1, 2, 3, 3])], ["mode": str("edge"), "pad_width": ints([0, 0, 0, 0, 2, 1, 0, 3])]),
+             GradCase("pad", [n([1, 1, 3, 2, 3])], ["mode": str("reflect"), "pad_width": ints([0, 0, 0, 0, 2, 1, 1, 1, 0, 2])])])
+        add([GradCase("_pad_adjoint", [n([1, 2, 4, 5])], ["mode": str("reflect"), "pad_width": ints([0, 0, 0, 0, 1, 0, 1, 1]),
+                                                         "in_shape": ints([1, 2, 3, 3])])])
+        add([GradCase("slice_like", [n([3, 4]), n([2, 3])]), GradCase("slice_like", [n([3, 4, 2]), n([1, 2])], ["axes": ints([-2])])])
+        add([GradCase("SequenceMask", [n([4, 3, 2]), ([3], .index(5))], ["use_sequence_length": .bool(true), "value": .double(-1)]),
+             GradCase("SequenceMask", [n([3, 4]), ([3], .index(5))], ["use_sequence_length": .bool(true), "axis": .int(1)]),
+             GradCase("SequenceMask", [n([3, 2])])])
+        add([GradCase("UpSampling", [n([1, 2, 2, 3])], ["scale": .int(2), "sample_type": str("nearest")]),
+             GradCase("UpSampling", [n([2, 1, 2, 2]), n([2, 2, 1, 1])], ["scale": .int(2), "sample_type": str("nearest"), "num_args": .int(2)]),
+             GradCase("UpSampling", [n([1, 2, 2, 2]), n([1, 2, 4, 4])], ["scale": .int(2), "sample_type": str("nearest"), "num_args": .int(2),
+                                                                         "multi_input_mode": str("sum")])])
         return m
     }()
 }
