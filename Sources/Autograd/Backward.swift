@@ -25,7 +25,10 @@ extension Context {
                                createGraph: Bool, trainMode: Bool) throws -> [NDArray]? {
         guard !heads.isEmpty else { throw AutogradError(.invalidArgument, "heads cannot be an empty list.") }
         for h in heads {
-            guard let e = h.entry else { throw AutogradError(.notInGraph, MXNetText.notInGraph) }
+            guard let e = h.entry else {
+                if let op = h.nonDifferentiableOp { throw AutogradError(.notDifferentiable, MXNetText.notDifferentiable(op)) }
+                throw AutogradError(.notInGraph, MXNetText.notInGraph)
+            }
             if e.node.freed { throw AutogradError(e.node.isVariable ? .notInGraph : .graphFreed, MXNetText.notInGraph) }
         }
         if let headGrads {
@@ -118,7 +121,12 @@ extension Context {
         if variables != nil {
             results = try targets.map { t in
                 let meta = t.outputMeta[0]
-                guard let g = t.pending[0] else { return try zeros(meta.shape, meta.dtype) }
+                let g = try t.pending[0] ?? zeros(meta.shape, meta.dtype)
+                // Under createGraph a gradient that does not depend on the variables is still linked
+                // to it, so differentiating it again gives zeros (as MXNet) rather than an error.
+                if createGraph && !g.isInGraph, let v = variables?.first(where: { $0.entry?.node === t }) {
+                    return try op("_grad_link", [g, v])
+                }
                 // Never hand back a caller's head-gradient array as a result.
                 if let headGrads, headGrads.contains(where: { $0 === g }) { return try copy(g) }
                 return g

@@ -14,6 +14,7 @@ public final class Context {
         }
     }
 
+    /// The four MXNet scopes.
     public enum ScopeKind: String, Sendable { case record, pause, trainMode = "train_mode", predictMode = "predict_mode" }
 
     /// What `exitScope` needs to restore the flags by MXNet's rule.
@@ -23,14 +24,18 @@ public final class Context {
         let setTraining: Bool?, previousTraining: Bool
     }
 
+    /// The allocation limits of this context.
     public let limits: Limits
     let accounting = Accounting()
     var rng: RandomState
+    /// MXNet is_recording: ops on graph arrays are recorded.
     public private(set) var isRecording = false
+    /// MXNet is_training: Dropout and BatchNorm use their training behaviour.
     public private(set) var isTraining = false
     var nextNodeID = 0
     var epoch = 0
 
+    /// A fresh context: both flags off, the random generator seeded with `seed`.
     public init(seed: UInt64 = 0, limits: Limits = .init()) {
         self.limits = limits
         self.rng = RandomState(seed: seed)

@@ -1,5 +1,6 @@
 /// A typed engine error. `message` carries MXNet's exact text wherever MXNet has one.
 public struct AutogradError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// The error categories (the REST API maps each to a problem type).
     public enum Kind: String, Sendable {
         case shapeMismatch, dtypeMismatch, invalidParameter, unknownOperator,
              notInGraph,            // head has no recorded history
@@ -12,14 +13,18 @@ public struct AutogradError: Error, Sendable, CustomStringConvertible, Equatable
              notPartOfGraph,        // get_symbol on an array with no history
              functionReused, functionBadGradients, notDifferentiable, invalidArgument, limitExceeded
     }
+    /// What went wrong, for mapping to API problems.
     public let kind: Kind
+    /// The human-readable text (MXNet's where it has one).
     public let message: String
 
+    /// An error of `kind` with `message`.
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
 
+    /// The message.
     public var description: String { message }
 }
 
@@ -37,6 +42,9 @@ enum MXNetText {
     static let inplaceWhileRecording = "Inplace operations (+=, -=, x[:]=, etc) are not supported when recording with autograd."
     static let notPartOfGraph = "NDArray is not part of a computation graph. Did you forget to turn on recording?"
     static let functionReused = "Each Function instance can only be called once. Please create another instance."
+    static func notDifferentiable(_ op: String) -> String {
+        "Operator \(op) is non-differentiable because it didn't register FGradient attribute."
+    }
     static let emptyVariables = "variables cannot be an empty list."
     static let headGradsLength = "heads and head_grads must be lists of the same length"
 }

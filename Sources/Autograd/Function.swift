@@ -22,6 +22,7 @@ public final class Function {
     var used = false
     var functionContext: FunctionContext?
 
+    /// `forward` maps inputs to outputs; `backward` maps one gradient per output to one per input.
     public init(forward: @escaping (FunctionContext, [NDArray]) throws -> [NDArray],
                 backward: @escaping (FunctionContext, [NDArray]) throws -> [NDArray]) {
         self.forward = forward

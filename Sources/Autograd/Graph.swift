@@ -101,7 +101,9 @@ public struct GraphSymbol: Sendable {
         public let gradReq: GradReq?
         public let isVariable: Bool
     }
+    /// Nodes in recording order; inputs refer to earlier ids.
     public let nodes: [Node]
+    /// The node ids of the heads.
     public let heads: [Int]
     /// Names of the graph's leaf inputs, like `list_arguments()`.
     public var arguments: [String]

@@ -27,14 +27,14 @@ extension Context {
     func mul(_ a: NDArray, _ b: NDArray) throws -> NDArray { try call(Prim.mul, [a, b]) }
     func div(_ a: NDArray, _ b: NDArray) throws -> NDArray { try call(Prim.div, [a, b]) }
     func scale(_ a: NDArray, _ s: Double) throws -> NDArray {
-        try run(Prim.mulScalar, [a], Attrs(names: ["scalar"], values: [.double(s)]))[0]
+        try run(Prim.mulScalar, [a], Attrs(names: Prim.mulScalar.defaults!.names, values: [.double(s)]))[0]
     }
     func shift(_ a: NDArray, _ s: Double) throws -> NDArray {
-        try run(Prim.plusScalar, [a], Attrs(names: ["scalar"], values: [.double(s)]))[0]
+        try run(Prim.plusScalar, [a], Attrs(names: Prim.plusScalar.defaults!.names, values: [.double(s)]))[0]
     }
     func neg(_ a: NDArray) throws -> NDArray { try scale(a, -1) }
     func powScalar(_ a: NDArray, _ s: Double) throws -> NDArray {
-        try run(Prim.powerScalar, [a], Attrs(names: ["scalar"], values: [.double(s)]))[0]
+        try run(Prim.powerScalar, [a], Attrs(names: Prim.powerScalar.defaults!.names, values: [.double(s)]))[0]
     }
     func unary(_ name: String, _ a: NDArray) throws -> NDArray { try op(name, [a]) }
     /// A 0/1 mask (never recorded: comparisons are not differentiable).
@@ -66,6 +66,24 @@ extension Context {
         Kernels.fill(r, v)
         return r
     }
+}
+
+/// An index value (float or int) as an Int, truncated toward zero; NaN and huge values are
+/// clamped so conversion never traps.
+func indexInt(_ v: Double) -> Int {
+    guard v.isFinite else { return v.isNaN ? 0 : (v > 0 ? Int(1 << 53) : -Int(1 << 53)) }
+    return Int(min(max(v, -0x1p53), 0x1p53).rounded(.towardZero))
+}
+
+/// Product of dimensions, or nil on overflow.
+func checkedProduct(_ dims: [Int]) -> Int? {
+    var n = 1
+    for d in dims {
+        let (p, o) = n.multipliedReportingOverflow(by: d)
+        if o { return nil }
+        n = p
+    }
+    return n
 }
 
 /// Normalises a possibly negative axis, or throws MXNet-style.

@@ -37,8 +37,12 @@ extension Context {
             return out
         }
         let result = try def.forward(ForwardArgs(ctx: self, inputs: inputs, attrs: attrs))
-        if isRecording, def.vjp != nil, inputs.contains(where: { $0.isInGraph }) {
-            record(def, inputs, attrs, result)
+        if isRecording, inputs.contains(where: { $0.isInGraph }) {
+            if def.vjp != nil {
+                record(def, inputs, attrs, result)
+            } else {
+                for y in result.outputs { y.nonDifferentiableOp = def.name }
+            }
         }
         return result.outputs
     }

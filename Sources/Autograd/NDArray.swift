@@ -4,11 +4,17 @@
 public final class NDArray {
     let context: Context
     let storage: Storage
+    /// Dimensions, row-major.
     public let shape: [Int]
+    /// Element type.
     public let dtype: DType
+    /// Number of elements.
     public let size: Int
     /// This array's node in a recorded graph (a variable or an op output), if any.
     var entry: Entry?
+    /// Set when a non-differentiable op made this array from graph inputs while recording,
+    /// so differentiating it can say which op has no gradient.
+    var nonDifferentiableOp: String?
 
     init(context: Context, storage: Storage, shape: [Int], dtype: DType, entry: Entry? = nil) {
         self.context = context
@@ -22,7 +28,9 @@ public final class NDArray {
 
     deinit { storage.releaseHandle() }
 
+    /// Bytes of the values.
     public var byteCount: Int { size * dtype.byteSize }
+    /// Number of dimensions.
     public var ndim: Int { shape.count }
 
     /// The live variable node behind this array, if it is a marked variable.
@@ -68,6 +76,7 @@ public final class NDArray {
 }
 
 extension NDArray: CustomStringConvertible {
+    /// Shape, dtype and (for small arrays) the values.
     public var description: String {
         let values = size <= 16 ? toDoubles().map { "\($0)" }.joined(separator: ", ") : "..."
         return "NDArray(\(shapeText(shape)) \(dtype.rawValue): [\(values)])"

@@ -29,7 +29,8 @@ final class Storage {
     init(byteCount: Int, accounting: Accounting) {
         self.byteCount = byteCount
         // Always allocate at least one byte so zero-size arrays still own a valid pointer.
-        data = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+        // Cache-line alignment for large buffers (BLAS); plain malloc alignment keeps small ones cheap.
+        data = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: byteCount >= 4096 ? 64 : 16)
         self.accounting = accounting
         accounting.allocatedBytes += byteCount
         accounting.liveStorages += 1

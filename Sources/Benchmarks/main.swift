@@ -1,1 +1,21 @@
-print("Benchmarks: not yet implemented")
+// Benchmark suites: `swift run -c release Benchmarks <suite>`; no argument lists the suites.
+import Glibc
+// Add a suite by writing `func run<Name>()` in its own file and one line in `suites`.
+
+let suites: [(name: String, summary: String, run: () throws -> Void)] = [
+    ("engine", "autograd engine: tiny record/backward overhead loop, 1024² float32 dot forward+backward", runEngine),
+]
+
+let args = CommandLine.arguments.dropFirst()
+if args.isEmpty {
+    print("usage: Benchmarks <suite>...\nsuites:")
+    for s in suites { print("  \(s.name)  \(s.summary)") }
+} else {
+    for name in args {
+        guard let suite = suites.first(where: { $0.name == name }) else {
+            print("unknown suite '\(name)'; known: \(suites.map(\.name).joined(separator: ", "))")
+            exit(2)
+        }
+        try suite.run()
+    }
+}

@@ -126,3 +126,34 @@ import Testing
         expectError(.limitExceeded) { _ = try c.f("zeros", p: ["shape": .list([.int(1 << 40), .int(1 << 40)])]) }
     }
 }
+
+@Suite struct HostileInputTests {
+    @Test("hostile parameters give typed errors, never traps")
+    func hostile() throws {
+        let c = Context()
+        let x = try c.a([1, 2, 3, 4], [2, 2])
+        let huge = OpParam.list([.int(1 << 40), .int(1 << 40)])
+        expectError(.shapeMismatch) { _ = try c.f("reshape", x, p: ["shape": huge]) }
+        expectError(.invalidParameter) { _ = try c.f("reshape", x, p: ["shape": .list([.int(-4), .int(1 << 40), .int(1 << 40), .int(0)])]) }
+        expectError(.limitExceeded) { _ = try c.f("arange", p: ["start": .double(1e300), "step": .double(1e-300)]) }
+        expectError(.limitExceeded) { _ = try c.f("tile", x, p: ["reps": huge]) }
+        expectError(.limitExceeded) { _ = try c.f("one_hot", x, p: ["depth": .int(1 << 40)]) }
+        expectError(.invalidParameter) { _ = try c.f("random_randint", p: ["low": .int(5), "high": .int(5)]) }
+        expectError(.invalidParameter) { _ = try c.f("random_randint", p: ["low": .int(Int.min), "high": .int(Int.max)]) }
+        expectError(.invalidParameter) { _ = try c.f("split", x, p: ["num_outputs": .int(0)]) }
+        expectError(.invalidParameter) { _ = try c.f("topk", x, p: ["k": .int(9)]) }
+        expectError(.invalidParameter) { _ = try c.f("slice", x, p: ["begin": .list([.int(0)]), "end": .list([.int(1)]), "step": .list([.int(0)])]) }
+        expectError(.invalidParameter) { _ = try c.f("transpose", x, p: ["axes": .list([.int(0), .int(0)])]) }
+        expectError(.shapeMismatch) { _ = try c.f("concat", x, c.a([1, 2])) }
+        #expect(try c.f("pick", x, c.a([1e300, -.infinity])).toDoubles() == [2, 3])
+        #expect(try c.f("take", x, c.a([.nan])).toDoubles() == [1, 2])
+        #expect(try c.f("one_hot", c.a([1e300, .nan]), p: ["depth": .int(2)]).toDoubles() == [0, 0, 0, 0])
+        expectError(.invalidParameter) { _ = try c.f("argmax", c.a([])) }
+        expectError(.invalidParameter) { _ = try c.f("max", c.a([])) }
+        expectError(.shapeMismatch) { _ = try c.f("SoftmaxOutput", c.a([1, 2]), c.a([0]), p: ["multi_output": .bool(true)]) }
+        expectError(.invalidParameter) { _ = try c.f("LeakyReLU", x, p: ["act_type": .string("prelu")]) }
+        let i = try c.a([Double(Int32.max), -1], nil, .int32)
+        #expect(try (i + 1).toDoubles() == [Double(Int32.min), 0], "integer overflow wraps")
+        #expect(try c.f("broadcast_mod", i, c.a([0, 0], nil, .int32)).toDoubles() == [0, 0])
+    }
+}

@@ -91,6 +91,7 @@ enum GradCases {
         add([GradCase("tile", [n([2, 3])], ["reps": ints([2, 1])]), GradCase("tile", [n([3])], ["reps": ints([2, 2])])])
         add([GradCase("repeat", [n([2, 3])], ["repeats": .int(2), "axis": .int(1)]), GradCase("repeat", [n([2, 2])], ["repeats": .int(3)])])
         add([GradCase("_copy", [n([2, 3])])])
+        add([GradCase("_grad_link", [n([2, 3]), n([2, 3])])])
         add([GradCase("cast", [n([2, 3])], ["dtype": .string("float64")])])
         add([GradCase("pick", [n([3, 4]), idx([3], 4)]), GradCase("pick", [n([3, 4]), idx([1, 4], 3)], ["axis": .int(0), "keepdims": .bool(true)]),
              GradCase("pick", [n([3, 4]), idx([3], 6)], ["mode": .string("wrap")])])

@@ -268,3 +268,54 @@ import Testing
         #expect(try Context(seed: 1).f("random_uniform", p: ["shape": .list([.int(5)])]).toDoubles() == a)
     }
 }
+
+@Suite struct IndexingTests {
+    @Test("basic indexing shapes follow MXNet: x[i], x[:, i], x[0,1,2] gives (1,)")
+    func shapes() throws {
+        let c = Context()
+        let x = try c.a((0..<24).map(Double.init), [2, 3, 4])
+        #expect(try c.index(x, [.at(1)]).shape == [3, 4])
+        let col = try c.index(x, [.all, .at(1)])
+        #expect(col.shape == [2, 4] && col.toDoubles() == [4, 5, 6, 7, 16, 17, 18, 19])
+        let one = try c.index(x, [.at(0), .at(1), .at(-1)])
+        #expect(one.shape == [1] && one.toDoubles() == [7])
+        #expect(try c.index(x, [.range(nil, nil, -1), .range(1, nil, 2)]).shape == [2, 1, 4])
+        expectError(.invalidParameter) { _ = try c.index(x, [.at(2)]) }
+    }
+
+    @Test("gradients through indexing scatter back")
+    func gradients() throws {
+        let c = Context()
+        let x = try c.a((0..<6).map(Double.init), [2, 3])
+        c.attachGrad(x)
+        let y = try c.record { try c.index(x, [.all, .at(1)]) * 3 }
+        try c.backward([y])
+        #expect(x.grad?.toDoubles() == [0, 3, 0, 0, 3, 0])
+    }
+
+    @Test("x[idx] = v writes in place outside record and follows the in-place rules inside")
+    func setItem() throws {
+        let c = Context()
+        let x = try c.a((0..<6).map(Double.init), [2, 3])
+        try c.assign(x, at: [.at(1)], from: try c.a([7]))
+        #expect(x.toDoubles() == [0, 1, 2, 7, 7, 7])
+        try c.assign(x, at: [.all, .range(0, 2, nil)], from: try c.a([1, 2, 3, 4], [2, 2]))
+        #expect(x.toDoubles() == [1, 2, 2, 3, 4, 7])
+        expectError(.shapeMismatch) { try c.assign(x, at: [.at(0)], from: try c.a([1, 2])) }
+        c.attachGrad(x)
+        try c.record {
+            expectError(.inplaceOnGraphArray) { try c.assign(x, at: [.at(0)], from: try c.a([0])) }
+        }
+    }
+
+    @Test("differentiating through a non-differentiable op names it")
+    func notDifferentiable() throws {
+        let c = Context()
+        let x = try c.a([1, 3, 2])
+        c.attachGrad(x)
+        let y = try c.record { try c.f("argmax", x) }
+        expectError(.notDifferentiable, "Operator argmax is non-differentiable because it didn't register FGradient attribute.") {
+            try c.backward([y])
+        }
+    }
+}

@@ -13,6 +13,12 @@ private func randomOp(_ name: String, _ aliases: [String], params: [ParamSpec], 
     OpDef(name, aliases: aliases, inputs: [],
           params: params + [param("shape", .ints, .list([.int(1)])), param("dtype", .dtype, .string(defaultDType))],
           summary: summary, forward: { a in
+              if name == "random_randint" {
+                  let lo = a.attrs.int("low"), hi = a.attrs.int("high")
+                  guard lo < hi, hi.subtractingReportingOverflow(lo).overflow == false else {
+                      throw AutogradError(.invalidParameter, "random_randint: needs low < high, got low=\(lo) high=\(hi)")
+                  }
+              }
               let out = try a.ctx.empty(a.attrs.ints("shape"), a.attrs.dtype("dtype")!)
               var v = [Double](repeating: 0, count: out.size)
               for i in v.indices { v[i] = draw(&a.ctx.rng, a.attrs) }
@@ -41,8 +47,11 @@ let creationOps: [OpDef] = [
               let step = a.attrs.double("step"), rep = a.attrs.int("repeat")
               if stop == nil { stop = start; start = 0 }
               guard step != 0, rep >= 1 else { throw AutogradError(.invalidParameter, "arange: step must be nonzero and repeat >= 1") }
-              let n = max(0, Int(ceil((stop! - start) / step)))
-              guard n <= a.ctx.limits.maxElements else { throw AutogradError(.limitExceeded, "arange: \(n) elements is over the limit") }
+              let count = ceil((stop! - start) / step)
+              guard count.isNaN || count <= Double(a.ctx.limits.maxElements) / Double(rep) else {
+                  throw AutogradError(.limitExceeded, "arange: \(count) x \(rep) elements is over the limit of \(a.ctx.limits.maxElements)")
+              }
+              let n = count > 0 ? Int(count) : 0
               var v: [Double] = []
               v.reserveCapacity(n * rep)
               for i in 0..<n { for _ in 0..<rep { v.append(start + Double(i) * step) } }
@@ -60,7 +69,7 @@ let creationOps: [OpDef] = [
     },
     randomOp("random_randint", ["_random_randint", "randint"], params: [param("low", .int, nil), param("high", .int, nil)],
              defaultDType: "int32", "integers uniform in [low, high) from the context's generator") { rng, at in
-        let lo = at.int("low"), hi = at.int("high")
-        return Double(lo + Int(rng.next() % UInt64(max(hi - lo, 1))))
+        let lo = at.int("low"), span = UInt64(bitPattern: Int64(at.int("high")) &- Int64(lo))
+        return Double(lo &+ Int(truncatingIfNeeded: rng.next() % span))
     },
 ]

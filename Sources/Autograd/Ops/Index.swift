@@ -2,7 +2,7 @@
 func indexValues(_ idx: NDArray, n: Int, mode: String, op: String) throws -> [Int] {
     guard n > 0 else { throw AutogradError(.invalidParameter, "\(op): cannot index an axis of size 0") }
     return idx.toDoubles().map { v in
-        let i = Int(v.isFinite ? v.rounded(.towardZero) : 0)
+        let i = indexInt(v)
         if mode == "wrap" { return ((i % n) + n) % n }
         return min(max(i, 0), n - 1)
     }
@@ -111,7 +111,7 @@ let indexOps: [OpDef] = [
               let out = try a.ctx.empty(a[0].shape + [depth], a.attrs.dtype("dtype")!)
               var v = [Double](repeating: off, count: out.size)
               for (i, x) in a[0].toDoubles().enumerated() {
-                  let j = Int(x.isFinite ? x.rounded(.towardZero) : -1)
+                  let j = x.isFinite ? indexInt(x) : -1
                   if j >= 0 && j < depth { v[i * depth + j] = on }
               }
               Kernels.fill(out, v)

@@ -59,7 +59,7 @@ private func softmaxOutputTarget(_ c: Context, probShape: [Int], classAxis: Int,
             let l = labels[o * inner + i]
             let ignored = useIgnore && l == ignore
             if !ignored { valid += 1 }
-            let j = min(max(Int(l), 0), k - 1)
+            let j = min(max(indexInt(l), 0), k - 1)
             for q in 0..<k {
                 let at = (o * k + q) * inner + i
                 if q == j { t[at] = 1 - alpha }
@@ -82,7 +82,7 @@ private func softmaxOutputTarget(_ c: Context, probShape: [Int], classAxis: Int,
 
 /// Class axis and 2-D/N-D layout of SoftmaxOutput's probabilities.
 private func softmaxOutputLayout(_ shape: [Int], _ attrs: Attrs) -> (probShape: [Int], axis: Int) {
-    if attrs.bool("multi_output") { return (shape, 1) }
+    if attrs.bool("multi_output") && shape.count >= 2 { return (shape, 1) }
     if attrs.bool("preserve_shape") { return (shape, shape.count - 1) }
     return ([shape[0], shape.dropFirst().reduce(1, *)], 1)
 }
@@ -126,7 +126,7 @@ let nnOps: [OpDef] = [
               let ls = try softmaxForward(a.ctx, x, axis: 1, temperature: 1, log: true).toDoubles()
               let k = x.shape[1]
               var total = 0.0
-              for (i, l) in label.toDoubles().enumerated() { total -= ls[i * k + min(max(Int(l), 0), k - 1)] }
+              for (i, l) in label.toDoubles().enumerated() { total -= ls[i * k + min(max(indexInt(l), 0), k - 1)] }
               let out = try a.ctx.empty([1], x.dtype)
               Kernels.fill(out, [total])
               return ForwardResult(out)

@@ -34,7 +34,8 @@ func inferReshape(_ src: [Int], _ spec: [Int], reverse: Bool) throws -> [Int] {
             var d1 = t[j + 1], d2 = t[j + 2]
             if d1 == -1 { guard d2 > 0 else { throw bad("-4 split") }; d1 = s[i] / d2 }
             if d2 == -1 { guard d1 > 0 else { throw bad("-4 split") }; d2 = s[i] / d1 }
-            guard d1 * d2 == s[i] else { throw bad("-4 split \(d1)x\(d2) does not match \(s[i])") }
+            let (p, o) = d1.multipliedReportingOverflow(by: d2)
+            guard !o, p == s[i] else { throw bad("-4 split \(d1)x\(d2) does not match \(s[i])") }
             out += [d1, d2]; i += 1; j += 2
         default:
             guard d > 0 else { throw bad("invalid dimension \(d)") }
@@ -43,7 +44,9 @@ func inferReshape(_ src: [Int], _ spec: [Int], reverse: Bool) throws -> [Int] {
         j += 1
     }
     let total = src.reduce(1, *)
-    let known = out.filter { $0 != -1 }.reduce(1, *)
+    guard let known = checkedProduct(out.filter { $0 != -1 }) else {
+        throw AutogradError(.shapeMismatch, "target shape size is larger than the current shape")
+    }
     let unknown = out.filter { $0 == -1 }.count
     guard unknown <= 1 else { throw bad("more than one -1") }
     if unknown == 1 {
@@ -367,6 +370,8 @@ let shapeOps: [OpDef] = [
     OpDef("_copy", aliases: ["copy", "identity"], inputs: ["data"], summary: "a copy", forward: { a in
         try reshaped(a.ctx, a[0], a[0].shape)
     }, vjp: { a in [a.g] }),
+    OpDef("_grad_link", inputs: ["grad", "variable"], summary: "grad, recorded as depending on variable (zero derivative)",
+          hidden: true, forward: { a in try reshaped(a.ctx, a[0], a[0].shape) }, vjp: { a in [a.g, nil] }),
     OpDef("make_loss", aliases: ["MakeLoss"], inputs: ["data"], summary: "identity whose gradient ignores the head gradient (ones)",
           forward: { a in try reshaped(a.ctx, a[0], a[0].shape) }, vjp: { a in [try a.ctx.ones(a.g.shape, a.g.dtype)] }),
     OpDef("cast", aliases: ["Cast", "astype"], inputs: ["data"], params: [param("dtype", .dtype, nil)],
