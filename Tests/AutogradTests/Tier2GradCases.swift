@@ -76,6 +76,9 @@ enum Tier2GradCases {
              GradCase("UpSampling", [n([2, 1, 2, 2]), n([2, 2, 1, 1])], ["scale": .int(2), "sample_type": str("nearest"), "num_args": .int(2)]),
              GradCase("UpSampling", [n([1, 2, 2, 2]), n([1, 2, 4, 4])], ["scale": .int(2), "sample_type": str("nearest"), "num_args": .int(2),
                                                                          "multi_input_mode": str("sum")])])
+        add([GradCase("LeakyReLU", [n([2, 3, 2]), n([3])], ["act_type": str("prelu")]),
+             GradCase("LeakyReLU", [n([2, 3]), n([1])], ["act_type": str("prelu")]),
+             GradCase("LeakyReLU", [n([2, 3])], ["act_type": str("rrelu"), "lower_bound": .double(0.1), "upper_bound": .double(0.5)])])
         return m
     }()
 }

@@ -119,4 +119,27 @@ private func approx(_ a: [Double], _ b: [Double], _ tol: Double = 1e-9) -> Bool 
         expectError(.invalidParameter) { _ = try c.invoke("GroupNorm", [try c.reshape(x, [1, 4, 2]), gamma, beta], ["num_groups": .int(3)]) }
         expectError(.shapeMismatch) { _ = try c.invoke("LayerNorm", [x, try c.array([1, 1], shape: [2], dtype: .float64), beta]) }
     }
+
+    @Test("LeakyReLU prelu uses gamma per channel; rrelu draws slopes in [lower, upper] in training and uses their mean otherwise")
+    func preluAndRrelu() throws {
+        let c = Context(seed: 3)
+        let x = try c.array([1, -2, -1, 3, -4, 2], shape: [1, 2, 3], dtype: .float64)
+        let gamma = try c.array([0.5, 0.1], shape: [2], dtype: .float64)
+        c.attachGrad(x)
+        c.attachGrad(gamma)
+        let y = try c.record { try c.invoke("LeakyReLU", [x, gamma], ["act_type": .string("prelu")])[0] }
+        #expect(approx(y.toDoubles(), [1, -1, -0.5, 3, -0.4, 2]))
+        try c.backward([y])
+        #expect(approx(x.grad!.toDoubles(), [1, 0.5, 0.5, 1, 0.1, 1]) && approx(gamma.grad!.toDoubles(), [-3, -4]))
+        expectError(.invalidParameter) { _ = try c.invoke("LeakyReLU", [x], ["act_type": .string("prelu")]) }
+        let predict = try c.invoke("LeakyReLU", [x], ["act_type": .string("rrelu")])[0]
+        #expect(approx(predict.toDoubles(), x.toDoubles().map { $0 > 0 ? $0 : 0.2295 * $0 }))
+        let z = try c.array((0..<200).map { _ in -1.0 }, shape: [200], dtype: .float64)
+        c.attachGrad(z)
+        let r = try c.record { try c.invoke("LeakyReLU", [z], ["act_type": .string("rrelu")])[0] }
+        let slopes = r.toDoubles().map { -$0 }
+        #expect(slopes.allSatisfy { $0 >= 0.125 && $0 <= 0.334 } && Set(slopes).count > 100)
+        try c.backward([r])
+        #expect(approx(z.grad!.toDoubles(), slopes), "the gradient uses the slopes drawn in forward")
+    }
 }
