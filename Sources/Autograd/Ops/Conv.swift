@@ -188,7 +188,7 @@ private let convSpecs = windowSpecs + [param("num_filter", .int, nil), param("nu
                                        param("workspace", .int, .int(1024), "ignored"), param("no_bias", .bool, .bool(false))] + cudnnSpecs
 
 let convOps: [OpDef] = [
-    OpDef("Convolution", aliases: ["Convolution_v1"], inputs: ["data", "weight", "bias"], minInputs: 2, params: convSpecs,
+    OpDef("Convolution", inputs: ["data", "weight", "bias"], minInputs: 2, params: convSpecs,
           summary: "1-D/2-D convolution (NCW/NCHW) with stride, pad, dilate and groups; weight (num_filter, C/num_group, *kernel)",
           saves: .inputs, forward: { a in
               let x = a[0]

@@ -130,7 +130,7 @@ private func floatInput(_ x: NDArray, _ op: String) throws {
 }
 
 let poolingOps: [OpDef] = [
-    OpDef("Pooling", aliases: ["Pooling_v1"], inputs: ["data"], params: poolSpecs,
+    OpDef("Pooling", inputs: ["data"], params: poolSpecs,
           summary: "max / avg / sum pooling over NCW or NCHW (global_pool, valid/full conventions, count_include_pad)",
           forward: { a in
               let x = a[0]
