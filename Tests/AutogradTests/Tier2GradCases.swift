@@ -50,8 +50,8 @@ enum Tier2GradCases {
              GradCase("LayerNorm", [n([2, 3, 2]), n([3]), n([3])], ["axis": .int(1), "eps": .double(1e-3)]),
              GradCase("LayerNorm", [n([2, 2, 3]), n([3]), n([3])], ["output_mean_var": .bool(true)])])
         add([GradCase("InstanceNorm", [n([2, 3, 4]), n([3]), n([3])]), GradCase("InstanceNorm", [n([1, 2, 2, 3]), n([2]), n([2])])])
-        add([GradCase("GroupNorm", [n([2, 4, 3]), n([4]), n([4])], ["num_groups": .int(2)]),
-             GradCase("GroupNorm", [n([2, 2, 2, 2]), n([2]), n([2])], ["output_mean_var": .bool(true)])])
+        add([GradCase("GroupNorm", [n([2, 4, 3]), n([2]), n([2])], ["num_groups": .int(2)]),
+             GradCase("GroupNorm", [n([2, 2, 2, 2]), n([1]), n([1])], ["output_mean_var": .bool(true)])])
         add([GradCase("L2Normalization", [n([2, 3, 2])]), GradCase("L2Normalization", [n([2, 3, 2])], ["mode": str("channel")]),
              GradCase("L2Normalization", [n([2, 2, 3])], ["mode": str("spatial"), "eps": .double(0.1)])])
         add([GradCase("smooth_l1", [n([2, 3])]), GradCase("smooth_l1", [n([5])], ["scalar": .double(2)])])

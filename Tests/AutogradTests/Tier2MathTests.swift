@@ -109,14 +109,16 @@ private func approx(_ a: [Double], _ b: [Double], _ tol: Double = 1e-9) -> Bool 
         let s0 = 1.25.squareRoot(), s1 = 3.0.squareRoot()
         #expect(approx(outs[0].toDoubles(), [-1.5 / s0, -1 / s0, 0.5 / s0 + 1, 1.5 / s0, -1 / s1, -2 / s1, -1 / s1 + 1, 3 / s1]))
         #expect(outs[1].shape == [2, 1] && approx(outs[1].toDoubles(), [2.5, 3]) && approx(outs[2].toDoubles(), [s0, s1]))
-        let g = try c.invoke("GroupNorm", [try c.reshape(x, [1, 4, 2]), gamma, beta],
+        let g = try c.invoke("GroupNorm", [try c.reshape(x, [1, 4, 2]), try c.array([2, 1], shape: [2], dtype: .float64),
+                                           try c.array([0, 1], shape: [2], dtype: .float64)],
                              ["num_groups": .int(2), "output_mean_var": .bool(true), "eps": .double(0)])
-        // groups: [1,2,3,4] and [2,2,2,6]
+        // groups [1,2,3,4] (gamma 2) and [2,2,2,6] (beta 1): MXNet 1.x has one gamma/beta per group.
         #expect(g[1].shape == [1, 2] && approx(g[1].toDoubles(), [2.5, 3]) && approx(g[2].toDoubles(), [s0, s1]))
-        #expect(approx(g[0].toDoubles(), [-1.5 / s0, -0.5 / s0, 2 * 0.5 / s0, 2 * 1.5 / s0, -1 / s1 + 1, -1 / s1 + 1, -1 / s1, 3 / s1]))
+        #expect(approx(g[0].toDoubles(), [-3 / s0, -1 / s0, 1 / s0, 3 / s0, -1 / s1 + 1, -1 / s1 + 1, -1 / s1 + 1, 3 / s1 + 1]))
         let l2 = try c.invoke("L2Normalization", [try c.array([3, 4, 0, 5], shape: [2, 2], dtype: .float64)], ["eps": .double(0)])[0]
         #expect(approx(l2.toDoubles(), [0.6, 0.8, 0, 1]))
         expectError(.invalidParameter) { _ = try c.invoke("GroupNorm", [try c.reshape(x, [1, 4, 2]), gamma, beta], ["num_groups": .int(3)]) }
+        expectError(.shapeMismatch) { _ = try c.invoke("GroupNorm", [try c.reshape(x, [1, 4, 2]), gamma, beta], ["num_groups": .int(2)]) }
         expectError(.shapeMismatch) { _ = try c.invoke("LayerNorm", [x, try c.array([1, 1], shape: [2], dtype: .float64), beta]) }
     }
 
