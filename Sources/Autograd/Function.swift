@@ -1,7 +1,7 @@
 /// What a custom function's callbacks see: the context and the tensors saved for backward.
 public final class FunctionContext {
     /// The engine context the function runs in.
-    public unowned let context: Context
+    public let context: Context
     /// Tensors stored by `saveForBackward` (detached handles sharing memory, so no cycles).
     public private(set) var savedTensors: [NDArray] = []
 
@@ -68,8 +68,9 @@ extension Context {
             }
         }
         guard wasRecording, !inputs.isEmpty else { return outputs }
-        // Outputs must be fresh handles: give each its own so linking them cannot disturb inputs.
-        let linked = outputs.map { o in inputs.contains { $0 === o } ? detach(o) : o }
+        // Linking sets each output's graph entry: outputs that are inputs or already have history
+        // get their own handle so that their existing marks are left alone.
+        let linked = outputs.map { o in o.entry != nil || inputs.contains { $0 === o } ? detach(o) : o }
         record(customFunctionOp, inputs, .empty, ForwardResult(linked), payload: function)
         return linked
     }

@@ -81,3 +81,26 @@ import Testing
 }
 
 import Glibc
+
+@Suite struct DispatchTests {
+    @Test("Python-style dispatch: array operators call broadcast_*, scalars the _*_scalar ops, -x is _mul_scalar(-1)")
+    func dispatch() throws {
+        let c = Context()
+        let x = try c.a([1, 2])
+        c.attachGrad(x)
+        let y = try c.record { try (-x) / 2 - x / x + (3 - x) * (1 / x) }
+        let ops = try c.symbol(of: y).nodes.filter { !$0.isVariable }.map(\.op)
+        #expect(ops == ["_mul_scalar", "_div_scalar", "broadcast_div", "broadcast_sub", "_rminus_scalar", "_rdiv_scalar", "broadcast_mul", "broadcast_add"])
+    }
+
+    @Test("a Function whose forward returns a variable leaves that variable's mark alone")
+    func functionReturnsVariable() throws {
+        let c = Context()
+        let x = try c.a([1]), w = try c.a([2])
+        c.attachGrad(x)
+        c.attachGrad(w)
+        let f = Function(forward: { _, _ in [w] }, backward: { _, gs in gs })
+        let y = try c.record { try c.apply(f, [x])[0] }
+        #expect(w.gradReq == .write && y !== w && y.isInGraph)
+    }
+}
