@@ -109,7 +109,7 @@ private func exactAdj(_ g: ConvGeometry) -> OpParam {
 }
 
 /// Checks dtypes, groups, the weight and the optional bias of a conv-like op.
-private func checkConvInputs(_ a: ForwardArgs, op: String, inChannels: Int, weightShape: [Int], filters: Int) throws {
+private func checkConvInputs(_ a: ForwardArgs, op: String, weightShape: [Int], filters: Int) throws {
     for (i, t) in a.inputs.enumerated() {
         try sameDType(a[0], t, input: i)
         guard t.dtype.isFloat else { throw AutogradError(.dtypeMismatch, "\(op): requires float32 or float64, got \(t.dtype.rawValue)") }
@@ -194,7 +194,7 @@ let convOps: [OpDef] = [
               let x = a[0]
               let g = try convGeometry(x.shape, a.attrs, op: "Convolution")
               let (f, groups) = try filtersAndGroups(a.attrs, channels: g.c, op: "Convolution")
-              try checkConvInputs(a, op: "Convolution", inChannels: g.c, weightShape: [f, g.c / groups] + a.attrs.ints("kernel"), filters: f)
+              try checkConvInputs(a, op: "Convolution", weightShape: [f, g.c / groups] + a.attrs.ints("kernel"), filters: f)
               let out = try a.ctx.convolve(x, a[1], g, filters: f, groups: groups)
               if !a.attrs.bool("no_bias") { Kernels.addChannelBias(out, a[2], n: g.n, c: f, plane: g.outPlane) }
               return ForwardResult(out)
@@ -228,7 +228,7 @@ let convOps: [OpDef] = [
               guard y.ndim >= 2 else { throw AutogradError(.shapeMismatch, "Deconvolution: expects NCW or NCHW input, got \(shapeText(y.shape))") }
               let (f, groups) = try filtersAndGroups(a.attrs, channels: y.shape[1], op: "Deconvolution")
               let g = try deconvGeometry(y.shape, a.attrs, channels: f)
-              try checkConvInputs(a, op: "Deconvolution", inChannels: y.shape[1], weightShape: [y.shape[1], f / groups] + a.attrs.ints("kernel"),
+              try checkConvInputs(a, op: "Deconvolution", weightShape: [y.shape[1], f / groups] + a.attrs.ints("kernel"),
                                   filters: f)
               let out = try a.ctx.deconvolve(y, a[1], g, filters: y.shape[1], groups: groups)
               if !a.attrs.bool("no_bias") { Kernels.addChannelBias(out, a[2], n: g.n, c: f, plane: g.inPlane) }
