@@ -248,7 +248,22 @@ private func ints(_ v: [Int]) -> OpParam { .list(v.map { .int($0) }) }
         #expect(kind { try conv(["num_filter": .int(6)], [x, w, b]) } == .invalidParameter)
         let x5 = try ctx.array(Array(repeating: 0, count: 32), shape: [1, 2, 2, 2, 4])
         #expect(kind { try conv(["kernel": ints([1, 1, 1]), "num_filter": .int(6)], [x5, w, b]) } == .shapeMismatch)
+        let huge = 1 << 40
+        #expect(kind { try conv(["kernel": ints([3, 3]), "num_filter": .int(6), "pad": ints([huge, huge])], [x, w, b]) } == .invalidParameter)
+        #expect(kind { try conv(["kernel": ints([3, 3]), "num_filter": .int(6), "dilate": ints([Int.max, 1])], [x, w, b]) } == .invalidParameter)
+        #expect(kind { try conv(["kernel": ints([huge, 3]), "num_filter": .int(6)], [x, w, b]) } == .invalidParameter)
+        let wd = try ctx.array(Array(repeating: 0, count: 4 * 2 * 9), shape: [4, 2, 3, 3])
+        #expect(kind { _ = try ctx.invoke("Deconvolution", [x, wd], ["kernel": ints([3, 3]), "num_filter": .int(2), "stride": ints([huge, 1])]) }
+            == .invalidParameter)
+        #expect(kind { _ = try ctx.invoke("Deconvolution", [x, wd], ["kernel": ints([3, 3]), "num_filter": .int(2),
+                                                                      "stride": ints([1 << 24, 1 << 24])]) } == .limitExceeded)
+        #expect(kind { _ = try ctx.invoke("Deconvolution", [x, wd], ["kernel": ints([3, 3]), "num_filter": .int(2), "adj": ints([1, 0])]) }
+            == .invalidParameter)
+        #expect(kind { _ = try ctx.invoke("UpSampling", [x], ["scale": .int(huge), "sample_type": .string("nearest")]) } == .invalidParameter)
+        #expect(kind { _ = try ctx.invoke("UpSampling", [x], ["scale": .int(1 << 20), "sample_type": .string("nearest")]) } == .limitExceeded)
+        #expect(kind { _ = try ctx.invoke("pad", [x], ["pad_width": ints([0, 0, 0, 0, huge, 0, 0, 0])]) } == .invalidParameter)
         let pool = { (p: [String: OpParam]) in _ = try ctx.invoke("Pooling", [x], p) }
+        #expect(kind { try pool(["kernel": ints([2, 2]), "stride": ints([huge, 1])]) } == .invalidParameter)
         #expect(kind { try pool(["kernel": ints([2, 2]), "pool_type": .string("lp")]) } == .invalidParameter)
         #expect(kind { try pool(["kernel": ints([2])]) } == .invalidParameter)
         #expect(kind { try pool(["kernel": ints([9, 9])]) } == .shapeMismatch)

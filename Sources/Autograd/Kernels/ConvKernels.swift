@@ -1,3 +1,13 @@
+/// Largest kernel, stride, dilation, padding, adj or scale accepted, so window arithmetic stays far from overflow.
+let maxWindowValue = 1 << 24
+
+/// Rejects window parameters above `maxWindowValue`.
+func checkWindowValues(_ v: [Int], _ name: String, op: String) throws {
+    guard v.allSatisfy({ $0 <= maxWindowValue }) else {
+        throw AutogradError(.invalidParameter, "\(op): \(name) values must be at most \(maxWindowValue), got \(shapeText(v))")
+    }
+}
+
 /// Geometry of a 2-D convolution window sweep (1-D convolutions use h = kh = 1).
 struct ConvGeometry: Equatable {
     var n: Int, c: Int, h: Int, w: Int

@@ -21,9 +21,11 @@ private func window(_ at: Attrs, rank: Int, op: String) throws -> Window {
             throw AutogradError(.invalidParameter, "\(op): \(name) \(shapeText(v)) must have \(rank) dimension(s) like kernel")
         }
         guard v.allSatisfy({ $0 >= min }) else { throw AutogradError(.invalidParameter, "\(op): \(name) values must be >= \(min), got \(shapeText(v))") }
+        try checkWindowValues(v, name, op: op)
         return v
     }
     guard k.allSatisfy({ $0 >= 1 }) else { throw AutogradError(.invalidParameter, "\(op): kernel values must be >= 1, got \(shapeText(k))") }
+    try checkWindowValues(k, "kernel", op: op)
     return Window(kernel: k, stride: try tuple("stride", 1, min: 1), dilate: try tuple("dilate", 1, min: 1), pad: try tuple("pad", 0, min: 0))
 }
 
@@ -71,6 +73,8 @@ private func deconvGeometry(_ shape: [Int], _ at: Attrs, channels: Int) throws -
     guard adj.count == rank, target.isEmpty || target.count == rank else {
         throw AutogradError(.invalidParameter, "\(op): adj and target_shape must have \(rank) dimension(s) like kernel")
     }
+    try checkWindowValues(adj, "adj", op: op)
+    try checkWindowValues(target, "target_shape", op: op)
     let inDims = Array(shape[2...])
     var pad = win.pad, out = inDims
     for i in 0..<rank {
@@ -139,7 +143,7 @@ extension Context {
     /// Convolution forward: out (N, F, spatial) = W ⋆ x.
     fileprivate func convolve(_ x: NDArray, _ w: NDArray, _ g: ConvGeometry, filters: Int, groups: Int) throws -> NDArray {
         let cols = g.n * g.outPlane
-        let col = try empty([g.c * g.kernelSize, cols], x.dtype)
+        let col = try empty([g.c, g.kh, g.kw, g.n, g.outPlane], x.dtype)
         Kernels.im2col(x, col, g)
         let outT = try empty([filters, g.n, g.outPlane], x.dtype)
         BLAS.gemm(w, col, outT, m: filters / groups, n: cols, k: g.c / groups * g.kernelSize, transA: false, transB: false, batch: groups)
@@ -153,7 +157,7 @@ extension Context {
         let cols = g.n * g.outPlane
         let yT = try empty([filters, g.n, g.outPlane], y.dtype)
         Kernels.swapLeading(y, filters, g.n, g.outPlane, into: yT)
-        let col = try empty([g.c * g.kernelSize, cols], y.dtype)
+        let col = try empty([g.c, g.kh, g.kw, g.n, g.outPlane], y.dtype)
         BLAS.gemm(w, yT, col, m: g.c / groups * g.kernelSize, n: cols, k: filters / groups, transA: true, transB: false, batch: groups)
         let out = try zeros([g.n, g.c] + g.inSpatial, y.dtype)
         Kernels.col2imAdd(col, out, g)
@@ -163,7 +167,7 @@ extension Context {
     /// Weight gradient: dW (F, C/groups, kernel) = Σ over batch and positions of dy ⊗ patches of x.
     fileprivate func convWeightGrad(_ x: NDArray, _ dy: NDArray, _ g: ConvGeometry, filters: Int, groups: Int) throws -> NDArray {
         let cols = g.n * g.outPlane
-        let col = try empty([g.c * g.kernelSize, cols], x.dtype)
+        let col = try empty([g.c, g.kh, g.kw, g.n, g.outPlane], x.dtype)
         Kernels.im2col(x, col, g)
         let dyT = try empty([filters, g.n, g.outPlane], x.dtype)
         Kernels.swapLeading(dy, filters, g.n, g.outPlane, into: dyT)

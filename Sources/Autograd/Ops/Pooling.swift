@@ -38,6 +38,7 @@ private func poolGeometry(_ shape: [Int], _ at: Attrs) throws -> PoolGeometry {
         guard s.count == rank, p.count == rank, s.allSatisfy({ $0 >= 1 }), p.allSatisfy({ $0 >= 0 }) else {
             throw AutogradError(.invalidParameter, "\(op): stride \(shapeText(s)) and pad \(shapeText(p)) must have \(rank) dimension(s), stride >= 1, pad >= 0")
         }
+        try checkWindowValues(k + s + p, "kernel, stride and pad", op: op)
     }
     var out = [Int](repeating: 1, count: rank)
     for i in 0..<rank where !at.bool("global_pool") {

@@ -34,6 +34,7 @@ private func padMap(_ shape: [Int], _ at: Attrs) throws -> (outShape: [Int], map
     guard w.count == 2 * shape.count, w.allSatisfy({ $0 >= 0 }), w[0...3].allSatisfy({ $0 == 0 }) else {
         throw AutogradError(.invalidParameter, "pad: pad_width needs \(2 * shape.count) non-negative values with zeros for the first two axes, got \(shapeText(w))")
     }
+    try checkWindowValues(w, "pad_width", op: "pad")
     for i in shape.indices where mode == "reflect" && (w[2 * i] >= shape[i] || w[2 * i + 1] >= shape[i]) && (w[2 * i] + w[2 * i + 1]) > 0 {
         throw AutogradError(.invalidParameter, "pad: reflect padding \(w[2 * i]),\(w[2 * i + 1]) must be smaller than the axis size \(shape[i])")
     }
@@ -247,6 +248,7 @@ let sequenceOps: [OpDef] = [
                   throw AutogradError(.invalidParameter, "UpSampling: sample_type 'bilinear' is not supported")
               }
               let scale = a.attrs.int("scale")
+              try checkWindowValues([scale], "scale", op: "UpSampling")
               guard scale >= 1, a.attrs.int("num_args") == a.inputs.count else {
                   throw AutogradError(.invalidParameter, "UpSampling: scale must be >= 1 and num_args must equal the number of inputs")
               }
