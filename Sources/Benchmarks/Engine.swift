@@ -87,6 +87,16 @@ func runEngine() throws {
     for _ in 0..<5 { steps.append(seconds(clock.measure { for _ in 0..<20 { try? mlpStep() } }) / 20 * 1e3) }
     print("engine.mlp_step: 784-128-10 MLP, batch 64, forward+backward+sgd_update, 5 x 20 steps")
     print("  median \(fmt(median(steps))) ms/step wall")
+    // Kernel throughput on 1M float32 elements: same-shape add, row-broadcast add, sum, exp.
+    let big = try ctx.array((0..<(1024 * 1024)).map { _ in rand() }, shape: [1024, 1024])
+    let row = try ctx.array((0..<1024).map { _ in rand() }, shape: [1024])
+    var lines: [String] = []
+    for (name, body) in [("add", { _ = try big + big }), ("broadcast_add", { _ = try big + row }),
+                         ("sum", { _ = try ctx("sum", big) }), ("exp", { _ = try ctx("exp", big) })] as [(String, () throws -> Void)] {
+        let t = median((0..<10).map { _ in seconds(clock.measure { try? body() }) })
+        lines.append("\(name) \(fmt(t * 1e3)) ms (\(fmt(Double(1 << 20) / t / 1e9)) G elem/s)")
+    }
+    print("engine.kernels_1M: " + lines.joined(separator: ", "))
     if sink.isNaN { print("unexpected NaN") }
 }
 

@@ -168,3 +168,38 @@ import Testing
 }
 
 import Glibc
+
+@Suite struct Tier2Tests {
+    @Test("regression outputs ignore the head gradient: linear (y-l)·s, logistic sigmoid then (y-l), MAE sign(y-l)")
+    func regressionOutputs() throws {
+        let c = Context()
+        let x = try c.a([0.5, 2], nil, .float64), label = try c.a([1, 1], nil, .float64)
+        c.attachGrad(x)
+        var y = try c.record { try c.f("LinearRegressionOutput", x, label) }
+        try c.backward([y], headGrads: [try c.a([100, 100], nil, .float64)])
+        #expect(x.grad?.toDoubles() == [-0.5, 1])
+        y = try c.record { try c.f("LogisticRegressionOutput", x, label, p: ["grad_scale": .int(2)]) }
+        let s = [0.5, 2].map { 1 / (1 + Glibc.exp(-$0)) }
+        #expect(close(y.toDoubles(), s, tol: 1e-12))
+        try c.backward([y])
+        #expect(close(x.grad!.toDoubles(), s.map { 2 * ($0 - 1) }, tol: 1e-12))
+        y = try c.record { try c.f("MAERegressionOutput", x, label) }
+        try c.backward([y])
+        #expect(x.grad?.toDoubles() == [-1, 1])
+    }
+
+    @Test("smooth_l1, LayerNorm, Embedding, sort, argsort, cumsum forward values")
+    func values() throws {
+        let c = Context()
+        #expect(try c.f("smooth_l1", c.a([0.5, -2], nil, .float64)).toDoubles() == [0.125, 1.5])
+        let ln = try c.f("LayerNorm", c.a([1, 2, 3, 4], [2, 2], .float64), c.a([1, 2], nil, .float64), c.a([0, 1], nil, .float64), p: ["eps": .int(0)])
+        #expect(close(ln.toDoubles(), [-1, 3, -1, 3], tol: 1e-12))
+        let emb = try c.f("Embedding", c.a([2, 0]), c.a([1, 2, 3, 4, 5, 6], [3, 2]), p: ["input_dim": .int(3), "output_dim": .int(2)])
+        #expect(emb.shape == [2, 2] && emb.toDoubles() == [5, 6, 1, 2])
+        let x = try c.a([3, 1, 2, 9, 7, 8], [2, 3])
+        #expect(try c.f("sort", x).toDoubles() == [1, 2, 3, 7, 8, 9])
+        #expect(try c.f("argsort", x, p: ["is_ascend": .bool(false)]).toDoubles() == [0, 2, 1, 0, 2, 1])
+        #expect(try c.f("cumsum", x, p: ["axis": .int(0)]).toDoubles() == [3, 1, 2, 12, 8, 10])
+        #expect(try c.f("cumsum", x).toDoubles() == [3, 4, 6, 15, 22, 30])
+    }
+}

@@ -8,9 +8,6 @@ enum Tier2GradCases {
     static func ints(_ v: [Int]) -> OpParam { .list(v.map { .int($0) }) }
     static func str(_ s: String) -> OpParam { .string(s) }
 
-    /// Ops whose backward ignores the head gradient (loss layers); each has a dedicated contract test.
-    static let contracts: Set<String> = ["LinearRegressionOutput", "LogisticRegressionOutput", "MAERegressionOutput"]
-
     static let all: [String: [GradCase]] = {
         var m: [String: [GradCase]] = [:]
         func add(_ cs: [GradCase]) { for c in cs { m[c.op, default: []].append(c) } }
@@ -46,15 +43,13 @@ enum Tier2GradCases {
                                                                "pad": ints([1, 1]), "in_shape": ints([2, 2, 4, 4])]),
              GradCase("_pooling_adjoint", [n([1, 2, 3])], ["kernel": ints([2]), "pool_type": str("sum"), "in_shape": ints([1, 2, 4])])])
 
-        add([GradCase("LayerNorm", [n([3, 4]), n([4]), n([4])]),
-             GradCase("LayerNorm", [n([2, 3, 2]), n([3]), n([3])], ["axis": .int(1), "eps": .double(1e-3)]),
-             GradCase("LayerNorm", [n([2, 2, 3]), n([3]), n([3])], ["output_mean_var": .bool(true)])])
+        add([GradCase("LayerNorm", [n([2, 3, 2]), n([3]), n([3])], ["axis": .int(1), "eps": .double(1e-3)])])
         add([GradCase("InstanceNorm", [n([2, 3, 4]), n([3]), n([3])]), GradCase("InstanceNorm", [n([1, 2, 2, 3]), n([2]), n([2])])])
         add([GradCase("GroupNorm", [n([2, 4, 3]), n([2]), n([2])], ["num_groups": .int(2)]),
              GradCase("GroupNorm", [n([2, 2, 2, 2]), n([1]), n([1])], ["output_mean_var": .bool(true)])])
         add([GradCase("L2Normalization", [n([2, 3, 2])]), GradCase("L2Normalization", [n([2, 3, 2])], ["mode": str("channel")]),
              GradCase("L2Normalization", [n([2, 2, 3])], ["mode": str("spatial"), "eps": .double(0.1)])])
-        add([GradCase("smooth_l1", [n([2, 3])]), GradCase("smooth_l1", [n([5])], ["scalar": .double(2)])])
+        add([GradCase("smooth_l1", [n([5])], ["scalar": .double(2)])])
         add([GradCase("erfinv", [([2, 3], .unit)]), GradCase("gamma", [pos([2, 3])]), GradCase("gammaln", [pos([5])]),
              GradCase("gammaln", [([4], .fixed([-0.5, -1.5, 3.5, 0.3]))])])
         add([GradCase("_polygamma", [pos([4])]), GradCase("_polygamma", [pos([4])], ["n": .int(2)])])

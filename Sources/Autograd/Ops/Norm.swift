@@ -1,4 +1,4 @@
-// LayerNorm, InstanceNorm, GroupNorm and L2Normalization. Each views its input as
+// InstanceNorm, GroupNorm and L2Normalization (LayerNorm is in Tier2.swift). Each views its input as
 // (outer, n, inner) and normalises over the middle axis; the gradients recompute the
 // statistics with the public ops, so they differentiate again under create_graph.
 
@@ -13,15 +13,6 @@ private struct NormLayout {
     var channels: Int
     /// Shape of the mean/std outputs (output_mean_var).
     var statShape: [Int]
-}
-
-private func layerNormLayout(_ shape: [Int], _ at: Attrs) throws -> NormLayout {
-    guard !shape.isEmpty else { throw AutogradError(.shapeMismatch, "LayerNorm: data needs at least one axis") }
-    let axis = try normAxis(at.int("axis"), shape.count, "LayerNorm")
-    var stat = shape
-    stat[axis] = 1
-    return NormLayout(view: [shape[..<axis].reduce(1, *), shape[axis], shape[(axis + 1)...].reduce(1, *)], affineShape: shape,
-                      channelAxis: axis, channels: shape[axis], statShape: stat)
 }
 
 private func instanceNormLayout(_ shape: [Int], _: Attrs) throws -> NormLayout {
@@ -133,9 +124,6 @@ private func l2Layout(_ shape: [Int], _ mode: String) throws -> [Int] {
 }
 
 let normOps: [OpDef] = [
-    normOp("LayerNorm", params: [param("axis", .int, .int(-1)), param("eps", .double, .double(1e-5)), param("output_mean_var", .bool, .bool(false))],
-           summary: "normalise over one axis, then gamma·x̂ + beta along it; output_mean_var adds mean and std = sqrt(var + eps)",
-           statOutputs: true, layout: layerNormLayout),
     normOp("InstanceNorm", params: [param("eps", .double, .double(1e-3))],
            summary: "normalise each (sample, channel) over its spatial axes, then gamma·x̂ + beta per channel",
            statOutputs: false, layout: instanceNormLayout),
