@@ -203,3 +203,45 @@ import Glibc
         #expect(try c.f("cumsum", x).toDoubles() == [3, 4, 6, 15, 22, 30])
     }
 }
+
+@Suite struct ConvolutionTests {
+    @Test("Convolution equals a naive loop (stride, pad, dilate, bias)")
+    func convolutionValues() throws {
+        var rng = TestRNG(4)
+        let c = Context()
+        let (n, ch, h, w, f, k) = (2, 2, 5, 6, 3, 3)
+        let xv = (0..<(n * ch * h * w)).map { _ in rng.uniform(-1, 1) }, wv = (0..<(f * ch * k * k)).map { _ in rng.uniform(-1, 1) }
+        let bv = [0.5, -1, 2.0]
+        let (s, p, d) = (2, 1, 1)
+        let oh = (h + 2 * p - d * (k - 1) - 1) / s + 1, ow = (w + 2 * p - d * (k - 1) - 1) / s + 1
+        var expected = [Double](repeating: 0, count: n * f * oh * ow)
+        for b in 0..<n { for o in 0..<f { for y in 0..<oh { for x in 0..<ow {
+            var acc = bv[o]
+            for ci in 0..<ch { for ky in 0..<k { for kx in 0..<k {
+                let iy = y * s - p + ky * d, ix = x * s - p + kx * d
+                if iy >= 0 && iy < h && ix >= 0 && ix < w { acc += xv[((b * ch + ci) * h + iy) * w + ix] * wv[((o * ch + ci) * k + ky) * k + kx] }
+            } } }
+            expected[((b * f + o) * oh + y) * ow + x] = acc
+        } } } }
+        let out = try c.f("Convolution", c.a(xv, [n, ch, h, w], .float64), c.a(wv, [f, ch, k, k], .float64), c.a(bv, nil, .float64),
+                          p: ["kernel": .list([.int(3), .int(3)]), "num_filter": .int(f), "stride": .list([.int(s), .int(s)]), "pad": .list([.int(p), .int(p)])])
+        #expect(out.shape == [n, f, oh, ow])
+        #expect(close(out.toDoubles(), expected, tol: 1e-12))
+        expectError(.shapeMismatch) {
+            _ = try c.f("Convolution", c.a(xv, [n, ch, h, w]), c.a(wv, [f, ch * k * k]), c.a(bv), p: ["kernel": .list([.int(3), .int(3)]), "num_filter": .int(f)])
+        }
+    }
+
+    @Test("Pooling: max, avg (pad counted), sum, global")
+    func poolingValues() throws {
+        let c = Context()
+        let x = try c.a((1...16).map(Double.init), [1, 1, 4, 4])
+        let k2: OpParam = .list([.int(2), .int(2)])
+        #expect(try c.f("Pooling", x, p: ["kernel": k2, "stride": k2]).toDoubles() == [6, 8, 14, 16])
+        #expect(try c.f("Pooling", x, p: ["kernel": k2, "stride": k2, "pool_type": .string("avg")]).toDoubles() == [3.5, 5.5, 11.5, 13.5])
+        #expect(try c.f("Pooling", x, p: ["kernel": k2, "stride": k2, "pool_type": .string("sum")]).toDoubles() == [14, 22, 46, 54])
+        #expect(try c.f("Pooling", x, p: ["global_pool": .bool(true), "pool_type": .string("avg")]).toDoubles() == [8.5])
+        #expect(try c.f("Pooling", x, p: ["kernel": k2, "stride": k2, "pad": .list([.int(1), .int(1)]), "pool_type": .string("avg")]).toDoubles().first == 0.25)
+        #expect(try c.f("Pooling", x, p: ["kernel": .list([.int(3), .int(3)]), "stride": k2, "pooling_convention": .string("full")]).shape == [1, 1, 2, 2])
+    }
+}

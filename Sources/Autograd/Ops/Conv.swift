@@ -123,10 +123,10 @@ private func checkConvInputs(_ a: ForwardArgs, op: String, weightShape: [Int], f
         throw AutogradError(.invalidArgument, "\(op): expects \(noBias ? 2 : 3) inputs with no_bias=\(noBias), got \(a.inputs.count)")
     }
     guard a[1].shape == weightShape else {
-        throw AutogradError(.shapeMismatch, "\(op): weight has shape \(shapeText(a[1].shape)), expected \(shapeText(weightShape))")
+        throw AutogradError(.shapeMismatch, "\(op): Shape inconsistent, Provided = \(shapeText(a[1].shape)), inferred shape=\(shapeText(weightShape))")
     }
     if !noBias, a[2].shape != [filters] {
-        throw AutogradError(.shapeMismatch, "\(op): bias has shape \(shapeText(a[2].shape)), expected [\(filters)]")
+        throw AutogradError(.shapeMismatch, "\(op): Shape inconsistent, Provided = \(shapeText(a[2].shape)), inferred shape=[\(filters)]")
     }
 }
 
