@@ -39,6 +39,14 @@ enum Tier2GradCases {
              GradCase("Pooling", [n([2, 3, 6])], ["kernel": ints([3]), "pool_type": str("sum"), "stride": ints([2])]),
              GradCase("Pooling", [n([2, 3, 3, 2])], ["pool_type": str("avg"), "global_pool": .bool(true)]),
              GradCase("Pooling", [n([2, 3, 3, 2])], ["global_pool": .bool(true)])])
+        add([GradCase("Convolution", [n([1, 4, 3, 4, 3]), n([2, 2, 2, 2, 2]), n([2])],
+                      ["kernel": ints([2, 2, 2]), "num_filter": .int(2), "num_group": .int(2), "stride": ints([1, 2, 1]), "pad": ints([1, 0, 1])]),
+             GradCase("Deconvolution", [n([1, 2, 2, 2, 3]), n([2, 1, 2, 2, 2])], ["kernel": ints([2, 2, 2]), "num_filter": .int(1),
+                                                                                "stride": ints([2, 1, 2]), "adj": ints([1, 0, 0])]),
+             GradCase("_conv_weight_grad", [n([1, 2, 3, 3, 3]), n([1, 2, 2, 2, 2])], ["kernel": ints([2, 2, 2]), "num_filter": .int(2)]),
+             GradCase("Pooling", [n([1, 2, 4, 3, 4])], ["kernel": ints([2, 2, 2]), "stride": ints([2, 1, 2])]),
+             GradCase("Pooling", [n([1, 1, 3, 4, 3])], ["kernel": ints([2, 3, 2]), "pool_type": str("avg"), "pad": ints([1, 1, 0]),
+                                                        "count_include_pad": .bool(false), "pooling_convention": str("full")])])
         add([GradCase("_pooling_adjoint", [n([2, 2, 2, 2])], ["kernel": ints([3, 3]), "pool_type": str("avg"), "stride": ints([2, 2]),
                                                                "pad": ints([1, 1]), "in_shape": ints([2, 2, 4, 4])]),
              GradCase("_pooling_adjoint", [n([1, 2, 3])], ["kernel": ints([2]), "pool_type": str("sum"), "in_shape": ints([1, 2, 4])])])

@@ -85,4 +85,38 @@ struct Tier2NumpyTests {
         #expect(got.size == want.count)
         #expect(zip(got.toDoubles(), want).allSatisfy { abs($0 - $1) < 1e-12 })
     }
+
+    @Test("3-D grouped convolution (NCDHW) matches the NumPy slice-sum formulation")
+    func convolution3DMatchesNumpy() throws {
+        let c = Context()
+        var rng = TestRNG(33)
+        let (n, ch, f, g) = (2, 4, 4, 2), dims = [4, 5, 3], k = [2, 3, 2], s = [1, 2, 1], p = [1, 1, 0], d = [2, 1, 1]
+        let xv = (0..<(n * ch * dims.reduce(1, *))).map { _ in rng.uniform(-1, 1) }
+        let wv = (0..<(f * ch / g * k.reduce(1, *))).map { _ in rng.uniform(-1, 1) }
+        let got = try c.invoke("Convolution", [try c.array(xv, shape: [n, ch] + dims, dtype: .float64),
+                                               try c.array(wv, shape: [f, ch / g] + k, dtype: .float64)],
+                               ["kernel": .list(k.map { .int($0) }), "stride": .list(s.map { .int($0) }), "pad": .list(p.map { .int($0) }),
+                                "dilate": .list(d.map { .int($0) }), "num_filter": .int(f), "num_group": .int(g), "no_bias": .bool(true)])[0]
+        let script = """
+        import numpy as np
+        x = np.array(\(list(xv))).reshape(\(n), \(ch), \(dims[0]), \(dims[1]), \(dims[2]))
+        W = np.array(\(list(wv))).reshape(\(f), \(ch / g), \(k[0]), \(k[1]), \(k[2]))
+        g = \(g); s = \(list(s)); d = \(list(d)); p = \(list(p))
+        xp = np.pad(x, ((0, 0), (0, 0)) + tuple((q, q) for q in p))
+        o = [(xp.shape[2 + i] - d[i] * (W.shape[2 + i] - 1) - 1) // s[i] + 1 for i in range(3)]
+        cg, fg = x.shape[1] // g, W.shape[0] // g
+        out = np.zeros((x.shape[0], W.shape[0], *o))
+        for grp in range(g):
+            for a in range(W.shape[2]):
+                for b in range(W.shape[3]):
+                    for e in range(W.shape[4]):
+                        sl = [slice(q * d[i], q * d[i] + s[i] * (o[i] - 1) + 1, s[i]) for i, q in enumerate((a, b, e))]
+                        patch = xp[:, grp*cg:(grp+1)*cg, sl[0], sl[1], sl[2]]
+                        out[:, grp*fg:(grp+1)*fg] += np.einsum('ncdhw,fc->nfdhw', patch, W[grp*fg:(grp+1)*fg, :, a, b, e])
+        print(' '.join(repr(float(t)) for t in out.ravel()))
+        """
+        let want = numbers(try #require(runNumpy(script, input: "")))
+        #expect(got.size == want.count)
+        #expect(zip(got.toDoubles(), want).allSatisfy { abs($0 - $1) < 1e-12 })
+    }
 }
