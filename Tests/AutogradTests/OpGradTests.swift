@@ -119,13 +119,12 @@ enum GradCases {
              GradCase("Pooling", [n([1, 2, 5, 5])], ["kernel": k2, "stride": k2, "pool_type": .string("sum"), "pooling_convention": .string("full")]),
              GradCase("Pooling", [n([2, 2, 3, 3])], ["global_pool": .bool(true), "pool_type": .string("avg")]),
              GradCase("Pooling", [n([1, 2, 5])], ["kernel": ints([3]), "stride": ints([2]), "pad": ints([1])])])
-        add([GradCase("_im2col", [n([1, 2, 3, 3])], ["kernel": k2])])
-        add([GradCase("_col2im", [n([1, 8, 4])], ["kernel": k2, "shape": ints([1, 2, 3, 3])])])
         add([GradCase("cumsum", [n([2, 3])]), GradCase("cumsum", [n([2, 3])], ["axis": .int(1)])])
         add([GradCase("BatchNorm", [n([4, 3]), n([3]), n([3]), n([3]), pos([3])], ["fix_gamma": .bool(false)]),
              GradCase("BatchNorm", [n([4, 3]), n([3]), n([3]), n([3]), pos([3])], ["fix_gamma": .bool(false)], train: true),
              GradCase("BatchNorm", [n([2, 3, 2]), n([3]), n([3]), n([3]), pos([3])], train: true),
              GradCase("BatchNorm", [n([2, 2, 3]), n([3]), n([3]), n([3]), pos([3])], ["axis": .int(-1), "fix_gamma": .bool(false)], train: true)])
+        for (op, cs) in Tier2GradCases.all { m[op, default: []] += cs }
         return m
     }()
 

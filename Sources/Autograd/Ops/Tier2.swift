@@ -5,7 +5,7 @@
 /// ignoring the head gradient (MXNet's loss-layer contract).
 private func regressionOutput(_ name: String, _ summary: String, transform: String?,
                               gradient: @escaping @Sendable (Context, NDArray, NDArray) throws -> NDArray) -> OpDef {
-    OpDef(name, inputs: ["data", "label"], params: [param("grad_scale", .double, .double(1))], summary: summary, saves: .both,
+    OpDef(name, inputs: ["data", "label"], params: [param("grad_scale", .double, .double(1))], summary: summary, saves: .inputs,
           forward: { a in
               let x = a[0], label = a[1]
               try sameDType(x, label)
@@ -15,9 +15,14 @@ private func regressionOutput(_ name: String, _ summary: String, transform: Stri
               guard let transform else { return try reshaped(a.ctx, x, x.shape) }
               return ForwardResult(try a.ctx.pause { try a.ctx.op(transform, [x]) })
           }, vjp: { a in
-              let c = a.ctx
-              let d = try gradient(c, a.y, c.reshape(a.input(1), a.y.shape))
-              return [try c.scale(d, a.attrs.double("grad_scale")), nil]
+              // y is recomputed from the data: differentiating this node's saved output again would hit the
+              // contract (which ignores its head gradient) instead of the derivative.
+              let c = a.ctx, x = a.input(0)
+              let y = try transform.map { try c.op($0, [x]) } ?? x
+              let d = try gradient(c, y, c.reshape(a.input(1), x.shape))
+              // MXNet scales by grad_scale / m, m = outputs per example.
+              let m = Double(max(x.shape.dropFirst().reduce(1, *), 1))
+              return [try c.scale(d, a.attrs.double("grad_scale") / m), nil]
           })
 }
 
