@@ -42,6 +42,8 @@ enum ParamKind: Sendable {
     case optInts                   // tuple of int-or-None (slice begin/end/step)
     case axes                      // None, an int, or a tuple of ints
     case optInt, optDouble, optDType
+    case optBool
+    case optString([String])       // one of the choices, or None
 
     var typeName: String {
         switch self {
@@ -56,6 +58,8 @@ enum ParamKind: Sendable {
         case .optInt: return "int or None"
         case .optDouble: return "float or None"
         case .optDType: return "dtype or None"
+        case .optBool: return "boolean or None"
+        case .optString(let c): return "string or None, one of " + c.joined(separator: "|")
         }
     }
 }
@@ -88,6 +92,8 @@ struct Attrs: Sendable {
     /// nil means "None" (all axes).
     func axes(_ n: String) -> [Int]? { if case .ints(let v) = value(n) { return v }; return nil }
     func dtype(_ n: String) -> DType? { if case .dtype(let d) = value(n) { return d }; return nil }
+    func optBool(_ n: String) -> Bool? { if case .bool(let b) = value(n) { return b }; return nil }
+    func optString(_ n: String) -> String? { if case .string(let s) = value(n) { return s }; return nil }
 }
 
 /// What a recorded node keeps for backward.
@@ -277,6 +283,12 @@ final class OpDef: Sendable {
         case .optDType:
             if case .null = p { return AttrValue.none }
             return convert(p, .dtype)
+        case .optBool:
+            if case .null = p { return AttrValue.none }
+            return convert(p, .bool)
+        case .optString(let choices):
+            if case .null = p { return AttrValue.none }
+            return convert(p, .string(choices))
         }
     }
 }
@@ -289,7 +301,7 @@ func param(_ name: String, _ kind: ParamKind, _ def: OpParam? = nil, _ doc: Stri
 /// The op table: the union of the per-family tables, looked up by name or alias.
 enum OpTable {
     static let all: [OpDef] = elementwiseOps + unaryOps + reductionOps + linalgOps + shapeOps + indexOps
-        + nnOps + creationOps
+        + nnOps + creationOps + optimizerOps + tier2Ops
 
     static let byName: [String: OpDef] = {
         var m: [String: OpDef] = [:]

@@ -108,11 +108,12 @@ enum GradCases {
              GradCase("BatchNorm", [n([4, 3]), n([3]), n([3]), n([3]), pos([3])], ["fix_gamma": .bool(false)], train: true),
              GradCase("BatchNorm", [n([2, 3, 2]), n([3]), n([3]), n([3]), pos([3])], train: true),
              GradCase("BatchNorm", [n([2, 2, 3]), n([3]), n([3]), n([3]), pos([3])], ["axis": .int(-1), "fix_gamma": .bool(false)], train: true)])
+        for (op, cs) in Tier2GradCases.all { m[op, default: []] += cs }
         return m
     }()
 
     /// Ops whose gradient is a contract rather than the derivative; each has a dedicated test.
-    static let contracts: Set<String> = ["BlockGrad", "make_loss", "SoftmaxOutput", "_CustomFunction"]
+    static let contracts: Set<String> = Set(["BlockGrad", "make_loss", "SoftmaxOutput", "_CustomFunction"]).union(Tier2GradCases.contracts)
 
     /// Moving statistics are auxiliary states: no gradient.
     static func checkedInputs(_ c: GradCase) -> Int { c.op == "BatchNorm" ? 3 : c.inputs.count }

@@ -48,6 +48,46 @@ private func activation(_ type: String) -> (Double) -> Double {
     }
 }
 
+/// Broadcast shape of prelu's gamma: (1, C, 1, ...) for a per-channel gamma, all ones for a single slope.
+private func preluGammaShape(_ shape: [Int], _ count: Int) throws -> [Int] {
+    if count == 1 { return Array(repeating: 1, count: shape.count) }
+    guard shape.count >= 2, count == shape[1] else {
+        throw AutogradError(.shapeMismatch, "LeakyReLU: prelu gamma must have 1 or \(shape.count >= 2 ? shape[1] : 1) elements (the channel axis), got \(count)")
+    }
+    return shape.indices.map { $0 == 1 ? count : 1 }
+}
+
+/// prelu: x where x > 0, else gamma[channel]·x.
+private func preluForward(_ a: ForwardArgs) throws -> ForwardResult {
+    guard a.inputs.count == 2 else { throw AutogradError(.invalidParameter, "LeakyReLU: act_type 'prelu' needs the gamma input") }
+    let x = a[0], gamma = a[1]
+    try sameDType(x, gamma)
+    let kept = try preluGammaShape(x.shape, gamma.size)
+    let scaled = try a.ctx.empty(x.shape, x.dtype)
+    Kernels.binary(.mul, x, NDArray(context: a.ctx, storage: gamma.storage, shape: kept, dtype: gamma.dtype), scaled)
+    let out = try a.ctx.empty(x.shape, x.dtype)
+    Kernels.binary(.max, x, try a.ctx.zeros([1], x.dtype), out)
+    let neg = try a.ctx.empty(x.shape, x.dtype)
+    Kernels.scalar(.le, x, 0, reverse: false, neg)
+    Kernels.binary(.mul, scaled, neg, scaled)
+    Kernels.addInPlace(out, scaled)
+    return ForwardResult(out)
+}
+
+/// rrelu: a slope drawn uniformly from [lower_bound, upper_bound] per element in training (kept
+/// for backward), the mean slope otherwise.
+private func rreluForward(_ a: ForwardArgs) throws -> ForwardResult {
+    let x = a[0], lo = a.attrs.double("lower_bound"), hi = a.attrs.double("upper_bound")
+    guard a.ctx.isTraining else { return try unaryForward(a) { $0 > 0 ? $0 : (lo + hi) / 2 * $0 } }
+    let slopes = try a.ctx.empty(x.shape, x.dtype)
+    var v = [Double](repeating: 0, count: x.size)
+    for i in v.indices { v[i] = lo + (hi - lo) * a.ctx.rng.uniform() }
+    Kernels.fill(slopes, v)
+    let out = try a.ctx.empty(x.shape, x.dtype)
+    Kernels.fill(out, zip(x.toDoubles(), v).map { $0 > 0 ? $0 : $1 * $0 })
+    return ForwardResult([out], aux: [slopes])
+}
+
 let unaryOps: [OpDef] = [
     unaryOp("negative", saves: .nothing, "-x", { -$0 }, vjp: { a in [try a.ctx.neg(a.g)] }),
     unaryOp("abs", saves: .inputs, "|x| (gradient sign(x), 0 at 0)", { abs($0) }, vjp: { a in [try a.ctx.mul(a.g, a.ctx.unary("sign", a.x))] }),
@@ -129,18 +169,20 @@ let unaryOps: [OpDef] = [
           summary: "elementwise activation", saves: .both, forward: { a in
               try unaryForward(a, activation(a.attrs.string("act_type")))
           }, vjp: { a in [try activationVJP(a.attrs.string("act_type"), a)] }),
-    OpDef("LeakyReLU", inputs: ["data"],
+    OpDef("LeakyReLU", inputs: ["data", "gamma"], minInputs: 1,
           params: [param("act_type", .string(["leaky", "elu", "selu", "gelu", "prelu", "rrelu"]), .string("leaky")),
                    param("slope", .double, .double(0.25)), param("lower_bound", .double, .double(0.125)),
                    param("upper_bound", .double, .double(0.334))],
-          summary: "leaky / elu / selu / gelu activation (prelu and rrelu are not supported)", saves: .both, forward: { a in
+          summary: "leaky / elu / selu / gelu / prelu (learned gamma per channel) / rrelu (random slope in training, mean slope otherwise)",
+          saves: .both, forward: { a in
               let s = a.attrs.double("slope")
               switch a.attrs.string("act_type") {
               case "leaky": return try unaryForward(a) { $0 > 0 ? $0 : s * $0 }
               case "elu": return try unaryForward(a) { $0 > 0 ? $0 : s * expm1($0) }
               case "selu": return try unaryForward(a) { seluLambda * ($0 > 0 ? $0 : seluAlpha * expm1($0)) }
               case "gelu": return try unaryForward(a) { 0.5 * $0 * (1 + erf($0 / sqrt2)) }
-              case let t: throw AutogradError(.invalidParameter, "LeakyReLU: act_type '\(t)' is not supported")
+              case "prelu": return try preluForward(a)
+              default: return try rreluForward(a)
               }
           }, vjp: { a in
               let c = a.ctx, x = a.x, s = a.attrs.double("slope")
@@ -151,6 +193,16 @@ let unaryOps: [OpDef] = [
               case "selu":
                   let neg = try c.mul(c.oneMinus(pos), c.shift(a.y, seluLambda * seluAlpha))
                   return [try c.mul(a.g, c.add(c.scale(pos, seluLambda), neg))]
+              case "prelu":
+                  let kept = try preluGammaShape(x.shape, a.input(1).size)
+                  let gamma = try c.reshape(a.input(1), kept), neg = try c.oneMinus(pos)
+                  let dx = a.needs[0] ? try c.mul(a.g, c.add(pos, c.mul(neg, gamma))) : nil
+                  let axes = kept.indices.filter { kept[$0] == 1 }
+                  let dgamma = a.needs[1] ? try c.reshape(c.sum(c.mul(a.g, c.mul(x, neg)), axes: axes), a.input(1).shape) : nil
+                  return [dx, dgamma]
+              case "rrelu":
+                  let slopes = try a.aux.first ?? c.full(like: x, (a.attrs.double("lower_bound") + a.attrs.double("upper_bound")) / 2)
+                  return [try c.mul(a.g, c.add(pos, c.mul(c.oneMinus(pos), slopes)))]
               default: // gelu: Φ(x) + x φ(x)
                   let cdf = try c.scale(c.shift(c.unary("erf", c.scale(x, 1 / sqrt2)), 1), 0.5)
                   let pdf = try c.scale(c.unary("exp", c.scale(c.mul(x, x), -0.5)), 1 / (2 * Double.pi).squareRoot())
