@@ -43,6 +43,9 @@ class Conv2D(HybridBlock):
                 self.bias = None
             self.act = Activation(activation, prefix=activation + "_") if activation is not None else None
 
+    def _alias(self):
+        return "conv"
+
     def infer_shape(self, x, *args):
         self.weight.shape = (self._channels, int(x.shape[1]) // self._groups) + self._kernel
 
