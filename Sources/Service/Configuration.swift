@@ -14,6 +14,8 @@ public struct ServiceConfiguration: Sendable {
     public var maxIdleTimeout: Double = 86_400
     /// Memory budget of one session in bytes (arrays, gradients, saved tensors).
     public var sessionMaxBytes: Int = 1 << 30
+    /// Largest number of arrays one session may hold.
+    public var maxArraysPerSession: Int = 100_000
     /// Largest number of elements of one array.
     public var maxArrayElements: Int = 1 << 28
     /// Steps per `run` program (counted over all nesting levels).
@@ -22,6 +24,8 @@ public struct ServiceConfiguration: Sendable {
     public var maxProgramDepth: Int = 32
     /// How long an expired or deleted session id keeps answering with its `reason`, in seconds.
     public var tombstoneLifetime: Double = 3_600
+    /// At most this many tombstones are kept (the oldest go first).
+    public var maxTombstones: Int = 100_000
     /// Path of the OpenAPI document served at `/openapi.yaml`; nil = look next to the executable
     /// and in the working directory (see ``OpenAPIDocument``).
     public var openAPIPath: String?

@@ -66,6 +66,7 @@ struct Flags: Equatable {
 struct SessionLimits {
     let maxBytes: Int
     let maxArrayElements: Int
+    let maxArrays: Int
 }
 
 /// A session's autograd state: its engine context, arrays, scope stack and custom functions.
@@ -153,6 +154,15 @@ final class Session {
 
     // MARK: - Memory
 
+    /// Checks that `count` more arrays fit under the session's array limit.
+    func checkArrayCount(adding count: Int) throws(APIError) {
+        guard arrays.count + count <= limits.maxArrays else {
+            throw APIError(.sessionQuotaExceeded,
+                           "The session holds \(arrays.count) arrays; at most \(limits.maxArrays) are allowed. Release arrays first.",
+                           ["session_id": .string(id)])
+        }
+    }
+
     /// Checks an allocation of `shape`/`dtype` against the element limit and the session budget,
     /// before anything is allocated.
     func checkAllocation(shape: [Int], dtype: DType) throws(APIError) {
@@ -221,6 +231,7 @@ final class Session {
     /// `POST .../arrays` and the `create` step.
     func createArray(_ input: TensorInput, id: String?, in table: ArrayTable? = nil) throws(APIError) -> (String, NDArray) {
         if let id { try checkNewIDs([id], in: table) }
+        try checkArrayCount(adding: 1)
         let array = try makeArray(input)
         return store([array], ids: id.map { [$0] }, in: table)[0]
     }
@@ -257,6 +268,7 @@ final class Session {
     func detach(_ id: String, newID: String?, in table: ArrayTable? = nil) throws(APIError) -> (String, NDArray) {
         let source = try array(id, in: table)
         if let newID { try checkNewIDs([newID], in: table) }
+        try checkArrayCount(adding: 1)
         return store([context.detach(source)], ids: newID.map { [$0] }, in: table)[0]
     }
 
@@ -351,6 +363,7 @@ final class Session {
             }
             try checkNewIDs(ids, in: table)
         }
+        try checkArrayCount(adding: variableIDs.count)
         let heads = try headIDs.map { (id) throws(APIError) in try array(id, in: table) }
         let variables = try variableIDs.map { (id) throws(APIError) in try array(id, in: table) }
         let grads = try headGradients(headGrads, heads: heads, headIDs: headIDs, in: table)
@@ -383,6 +396,7 @@ final class Session {
             if outIDs != nil { throw APIError(.invalidArgument, "Give either out or ids, not both.", ["op": .string(op)]) }
             try checkNewIDs(ids, in: table)
         }
+        if outIDs == nil { try checkArrayCount(adding: max(1, spec.outputs)) }
         let inputs = try inputIDs.map { (id) throws(APIError) in try array(id, in: table) }
         let out = try outIDs.map { (list) throws(APIError) in try list.map { (id) throws(APIError) in try array(id, in: table) } }
         let outputs: [NDArray]
@@ -494,6 +508,7 @@ final class Session {
             throw APIError(.notFound, "No custom function with id '\(fid)' in this session.", ["function_id": .string(fid)])
         }
         if let ids { try checkNewIDs(ids, in: table) }
+        try checkArrayCount(adding: ids?.count ?? 1)
         let inputs = try inputIDs.map { (id) throws(APIError) in try array(id, in: table) }
         let outputs = try engine { () throws(AutogradError) in try context.apply(function, inputs) }
         if let ids, ids.count != outputs.count {

@@ -108,7 +108,8 @@ final class SessionRegistry: Sendable {
     private var now: Double { configuration.clock() }
 
     private var limits: SessionLimits {
-        SessionLimits(maxBytes: configuration.sessionMaxBytes, maxArrayElements: configuration.maxArrayElements)
+        SessionLimits(maxBytes: configuration.sessionMaxBytes, maxArrayElements: configuration.maxArrayElements,
+                      maxArrays: configuration.maxArraysPerSession)
     }
 
     /// Creates a session, or 503 `capacity` when the replica is full or draining.
@@ -255,6 +256,11 @@ final class SessionRegistry: Sendable {
             }
             if !expired.isEmpty { state.order.removeAll { expired.contains($0) } }
             state.tombstones = state.tombstones.filter { time - $0.value.at < configuration.tombstoneLifetime }
+            if state.tombstones.count > configuration.maxTombstones {
+                let oldest = state.tombstones.sorted { $0.value.at < $1.value.at }
+                    .prefix(state.tombstones.count - configuration.maxTombstones)
+                for (id, _) in oldest { state.tombstones.removeValue(forKey: id) }
+            }
             return expired
         }
     }

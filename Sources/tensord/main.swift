@@ -18,6 +18,7 @@ let flags: [Flag] = [
     Flag(name: "max-body-bytes", env: "TENSORD_MAX_BODY_BYTES", help: "largest request body (default 67108864)", takesValue: true),
     Flag(name: "session-max-bytes", env: "TENSORD_SESSION_MAX_BYTES", help: "memory budget per session (default 1073741824)", takesValue: true),
     Flag(name: "max-array-elements", env: "TENSORD_MAX_ARRAY_ELEMENTS", help: "elements per array (default 268435456)", takesValue: true),
+    Flag(name: "max-arrays", env: "TENSORD_MAX_ARRAYS", help: "arrays per session (default 100000)", takesValue: true),
     Flag(name: "max-sessions", env: "TENSORD_MAX_SESSIONS", help: "live sessions per process (default 1000)", takesValue: true),
     Flag(name: "idle-timeout", env: "TENSORD_IDLE_TIMEOUT", help: "default session idle timeout in seconds (default 900)", takesValue: true),
     Flag(name: "replica-id", env: "TENSORD_REPLICA_ID", help: "replica ordinal encoded in session ids (default 0)", takesValue: true),
@@ -178,6 +179,7 @@ func runTensord() -> Never {
     var serviceConfiguration = ServiceConfiguration()
     serviceConfiguration.sessionMaxBytes = integer(values, "session-max-bytes", default: 1 << 30, minimum: 1)
     serviceConfiguration.maxArrayElements = integer(values, "max-array-elements", default: 1 << 28, minimum: 1)
+    serviceConfiguration.maxArraysPerSession = integer(values, "max-arrays", default: 100_000, minimum: 1)
     serviceConfiguration.maxSessions = integer(values, "max-sessions", default: 1_000, minimum: 1)
     serviceConfiguration.idleTimeout = Double(integer(values, "idle-timeout", default: 900, minimum: 1))
     serviceConfiguration.maxIdleTimeout = max(serviceConfiguration.maxIdleTimeout, serviceConfiguration.idleTimeout)

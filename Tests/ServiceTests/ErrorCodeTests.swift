@@ -198,6 +198,17 @@ import Wire
         #expect(small.call("POST", "\(s)/ops/broadcast_add", #"{"inputs":["a","a"]}"#).status == 201)
     }
 
+    @Test func arrayCountLimit() {
+        let small = TestClient { $0.maxArraysPerSession = 2 }
+        let s = small.newSession()
+        small.array(s, "a", #""data":[1]"#)
+        _ = small.call("POST", "\(s)/ops/_plus_scalar", #"{"inputs":["a"],"params":{"scalar":1}}"#)
+        expect(small.call("POST", "\(s)/arrays", #"{"data":[1]}"#), "session-quota-exceeded")
+        expect(small.call("POST", "\(s)/ops/_plus_scalar", #"{"inputs":["a"],"params":{"scalar":1}}"#), "session-quota-exceeded")
+        // In-place writes need no new array.
+        #expect(small.call("POST", "\(s)/ops/_plus_scalar", #"{"inputs":["a"],"params":{"scalar":1},"out":"a"}"#).status == 201)
+    }
+
     @Test func capacityAndAuth() {
         let one = TestClient { $0.maxSessions = 1 }
         _ = one.newSession()

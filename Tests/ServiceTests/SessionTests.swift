@@ -63,6 +63,18 @@ import Testing
         #expect(client.call("GET", "/v1/sessions")["sessions"]?.array?.map { $0["id"]?.string } == [String(custom.dropFirst("/v1/sessions/".count))])
     }
 
+    @Test func tombstonesAreCapped() {
+        let clock = TestClock()
+        let client = TestClient { $0.maxTombstones = 2; $0.clock = { clock.now() } }
+        let ids = (0..<3).map { _ in client.newSession() }
+        for id in ids {
+            clock.advance(1)
+            _ = client.call("DELETE", id)
+        }
+        client.service.sweepIdleSessions()
+        #expect(ids.map { client.call("GET", $0)["reason"]?.string } == ["unknown", "deleted", "deleted"])
+    }
+
     @Test func idleTimeoutIsValidated() {
         let client = TestClient()
         #expect(client.call("POST", "/v1/sessions", #"{"idle_timeout_s":0}"#).code == "invalid-argument")

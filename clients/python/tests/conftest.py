@@ -94,9 +94,12 @@ def session(client):
         yield s
 
 
-@pytest.fixture
-def mxs(session):
-    """``tensord.mx`` bound to a fresh session for the duration of the test; yields the session."""
+@pytest.fixture(params=["sync", "pipelined"])
+def mxs(request, session):
+    """``tensord.mx`` bound to a fresh session for the duration of the test, once waiting for
+    every response and once pipelining (errors then surface at the next synchronising call,
+    so tests that expect one call ``nd.waitall()`` inside ``pytest.raises``)."""
+    session.pipeline = request.param == "pipelined"
     previous = _state.set_session(session)
     try:
         yield session

@@ -138,7 +138,8 @@ def test_mxnet_messages_pass_through(mxs):
         y = x * 2                                  # x never attached: not in a graph
     with pytest.raises(mx.base.MXNetError) as err:
         y.backward()
-    assert str(err.value).startswith(
+        nd.waitall()
+    assert err.value.detail.startswith(
         "Cannot differentiate node because it is not in a computational graph. You need to set "
         "is_recording to true or use autograd.record() to save computational graphs for backward.")
     v = nd.array([1.])
@@ -147,6 +148,7 @@ def test_mxnet_messages_pass_through(mxs):
         w = v * 2
     with pytest.raises(mx.base.MXNetError) as err:
         w.backward()
+        nd.waitall()
     assert err.value.code == "no-grad-variables"
     assert "There are no inputs in computation graph that require gradients." in str(err.value)
 
@@ -216,3 +218,27 @@ def test_graph_rendering(mxs):
         assert op in ops
     assert sym.to_svg().lstrip().startswith(("<svg", "<?xml"))
     assert "digraph" in sym.to_dot()
+
+
+def test_pipelined_ops_do_not_wait_and_errors_surface_at_sync(client):
+    with client.create_session(pipeline=True) as s:
+        previous = mx.set_session(s)
+        try:
+            a, b = nd.array([1., 2., 3.]), nd.array([1., 2.])
+            outs = [a + i for i in range(10)]
+            assert client.transport.in_flight >= 10       # sent, not yet answered
+            assert outs[3].shape == (3,)                   # reading a shape waits for its response
+            bad = a + b                                    # shape mismatch: reported later
+            good = a * 2
+            with pytest.raises(mx.base.MXNetError) as err:
+                good.asnumpy()
+            e = err.value
+            assert e.code == "shape-mismatch" and e.operation == "broadcast_add"
+            assert str(e).startswith("broadcast_add: ") and str(e) == "broadcast_add: " + e.detail
+            np.testing.assert_array_equal(good.asnumpy(), [2., 4., 6.])   # the session goes on
+            with pytest.raises(mx.base.MXNetError) as err:
+                bad.shape
+            assert err.value.code == "array-not-found"
+            assert mx.set_pipelining(False) is True and not s.pipeline
+        finally:
+            mx.set_session(previous) if previous is not None else None

@@ -167,3 +167,65 @@ def test_url_prefix_and_api_key(monkeypatch):
 def test_rejects_other_schemes():
     with pytest.raises(ValueError):
         HTTPTransport("ftp://example")
+
+
+def test_pipelined_requests_answered_in_order_on_one_connection():
+    srv = ScriptedServer([ok(b'{"n":1}'), ok(b'{"n":2}'), ok(b'{"n":3}'), ok(b'{"n":4}')])
+    t = HTTPTransport(srv.url)
+    seen = []
+    tickets = [t.submit("POST", "/p%d" % i, b"{}", "application/json",
+                        callback=lambda r: seen.append(r.json()["n"])) for i in range(3)]
+    assert t.in_flight == 3
+    t.wait(tickets[0])
+    assert tickets[0].done and seen[:1] == [1]
+    # A plain request first reads what is still in flight.
+    assert t.request("GET", "/last").json() == {"n": 4}
+    assert seen == [1, 2, 3] and t.in_flight == 0
+    assert [h.split(" ")[1] for h, _ in srv.requests] == ["/p0", "/p1", "/p2", "/last"]
+    assert srv.connections == 1
+    srv.close()
+
+
+def test_pipelined_requests_resent_after_stale_connection_and_close():
+    # 1st connection: answers /a then goes away silently (idle close).
+    # 2nd connection: answers /b with Connection: close; /c must be resent on a 3rd.
+    srv = ScriptedServer([ok(b'{"n":0}'), None,
+                          (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 7\r\n\r\n{\"n\":1}",
+                           "close"),
+                          ok(b'{"n":2}')])
+    t = HTTPTransport(srv.url)
+    t.request("GET", "/a")
+    seen = []
+    for path in ("/b", "/c"):
+        t.submit("POST", path, b"{}", "application/json", callback=lambda r: seen.append(r.json()["n"]))
+    t.drain()
+    assert seen == [1, 2]
+    assert srv.connections == 3
+    srv.close()
+
+
+def test_pipelined_failure_reaches_every_callback():
+    srv = ScriptedServer([(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", "close")])
+    t = HTTPTransport(srv.url, timeout=5)
+    results = []
+    for _ in range(3):
+        t.submit("GET", "/x", callback=results.append)
+    t.drain()
+    assert results == [None, None, None] and t.in_flight == 0
+    srv.close()
+
+
+def test_submit_after_close_resends_lost_requests_first():
+    close = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 7\r\n\r\n{\"n\":0}"
+    srv = ScriptedServer([(close, "close"), ok(b'{"n":1}'), ok(b'{"n":2}')])
+    t = HTTPTransport(srv.url)
+    seen = []
+    first = t.submit("POST", "/a", b"{}", "application/json", callback=lambda r: seen.append(r.json()["n"]))
+    t.submit("POST", "/b", b"{}", "application/json", callback=lambda r: seen.append(r.json()["n"]))
+    t.wait(first)                        # /a answered with close: /b was never read
+    t.submit("POST", "/c", b"{}", "application/json", callback=lambda r: seen.append(r.json()["n"]))
+    t.drain()
+    assert seen == [0, 1, 2]
+    paths = [h.split(" ")[1] for h, _ in srv.requests]
+    assert paths[-2:] == ["/b", "/c"] and t.connections == 2
+    srv.close()

@@ -2,10 +2,11 @@
 
 A small purpose-built client rather than ``http.client``: it costs a fraction of the CPU per
 request (one ``sendall`` per small request, no ``email`` header parsing) and it keeps its own
-read buffer, so responses can later be read after several requests were written (pipelining,
-issue 7), which ``http.client`` cannot do.
+read buffer, so several requests can be written before their responses are read (HTTP/1.1
+pipelining, :meth:`HTTPTransport.submit`), which ``http.client`` cannot do.
 """
 
+import collections
 import json
 import os
 import socket
@@ -21,6 +22,10 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 _COALESCE = 64 * 1024
 _RECV = 256 * 1024
 _MAX_HEADER = 64 * 1024
+
+#: Pipelined requests allowed in flight; beyond this the oldest response is read first, so
+#: neither side's socket buffers can fill up with unread data.
+MAX_IN_FLIGHT = 64
 
 
 def resolve_url(url=None):
@@ -158,10 +163,26 @@ class _Connection:
                 raise ConnectionError("malformed chunked encoding")
 
 
+class Ticket:
+    """A pipelined request: ``done`` turns True once its response has been handed to the
+    callback (or it failed with a transport error, passed to the callback as ``None``)."""
+
+    __slots__ = ("method", "data", "body", "callback", "done")
+
+    def __init__(self, method, data, body, callback):
+        self.method = method
+        self.data = data
+        self.body = body
+        self.callback = callback
+        self.done = False
+
+
 class HTTPTransport:
     """Sends requests on one keep-alive connection, reconnecting once if it went stale.
 
-    Thread-safe: requests are serialised by a lock (one connection, one request at a time).
+    Thread-safe: requests are serialised by a lock (one connection). ``request`` waits for its
+    response; ``submit`` only writes (pipelining) and its response is read later, in order,
+    by ``drain``/``wait`` or before the next ``request``.
     ``TENSORD_API_KEY``, when set, is sent as ``Authorization: Bearer <key>``.
     """
 
@@ -186,9 +207,12 @@ class HTTPTransport:
         self._fixed_headers = fixed
         self._ssl = ssl.create_default_context() if self._https else None
         self._conn = None
+        self.connections = 0        # connections opened so far (a reconnect counter)
         self._lock = threading.Lock()
+        self._in_flight = collections.deque()
 
     def _connect(self):
+        self.connections += 1
         sock = socket.create_connection((self._host, self._port), timeout=self._timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self._ssl is not None:
@@ -197,6 +221,7 @@ class HTTPTransport:
 
     def close(self):
         with self._lock:
+            self._fail_in_flight(ConnectionError("the transport was closed"))
             self._drop()
 
     def _drop(self):
@@ -204,8 +229,7 @@ class HTTPTransport:
             self._conn.close()
             self._conn = None
 
-    def request(self, method, path, body=None, content_type=None, accept="application/json"):
-        """Performs one request and returns a :class:`Response` (any status)."""
+    def _head(self, method, path, body, content_type, accept):
         head = "%s %s%s HTTP/1.1\r\n%sAccept: %s\r\n" % (method, self._prefix, path,
                                                          self._fixed_headers, accept)
         if body is not None:
@@ -216,20 +240,119 @@ class HTTPTransport:
         else:
             head += "\r\n"
         head = head.encode("latin-1")
+        if body is not None and len(body) <= _COALESCE:
+            return head + body, None
+        return head, body
+
+    def _write(self, data, body):
+        sock = self._conn.sock
+        sock.sendall(data)
+        if body is not None:
+            sock.sendall(body)
+
+    # -- pipelining ---------------------------------------------------------------------------
+    def submit(self, method, path, body=None, content_type=None, accept="application/json",
+               callback=None):
+        """Writes a request without waiting for its response; returns its :class:`Ticket`.
+
+        ``callback(response)`` runs (under the transport lock: it must not send requests) when
+        the response is read; ``callback(None)`` if the connection failed first.
+        """
+        data, rest = self._head(method, path, body, content_type, accept)
+        ticket = Ticket(method, data, rest, callback)
         with self._lock:
+            while len(self._in_flight) >= MAX_IN_FLIGHT:
+                self._read_one()
+            self._in_flight.append(ticket)
+            try:
+                if self._conn is None:
+                    # Earlier requests lost with a closed connection go first, in order.
+                    self._resend_in_flight()
+                else:
+                    self._write(data, rest)
+            except OSError:
+                # Sent on a dead connection: the read side notices and resends everything.
+                pass
+        return ticket
+
+    def drain(self):
+        """Reads the responses of all submitted requests."""
+        with self._lock:
+            while self._in_flight:
+                self._read_one()
+
+    def wait(self, ticket):
+        """Reads responses until ``ticket``'s has been handled."""
+        with self._lock:
+            while not ticket.done and self._in_flight:
+                self._read_one()
+
+    @property
+    def in_flight(self):
+        return len(self._in_flight)
+
+    def _resend_in_flight(self):
+        self._drop()
+        self._conn = self._connect()
+        for t in self._in_flight:
+            self._write(t.data, t.body)
+
+    def _read_one(self):
+        ticket = self._in_flight[0]
+        for attempt in (0, 1):
+            try:
+                if self._conn is None:
+                    self._resend_in_flight()
+                resp, keep_alive = self._conn.read_response(ticket.method)
+                break
+            except (_Stale, BrokenPipeError, ConnectionResetError) as exc:
+                # The server closed the connection before answering this request, so it read
+                # none of the pending ones: send them again on a new connection, once.
+                if attempt == 1 or (self._conn is not None and self._conn.received_any):
+                    self._fail_in_flight(exc)
+                    return
+                try:
+                    self._resend_in_flight()
+                except OSError as exc2:
+                    self._fail_in_flight(exc2)
+                    return
+            except (OSError, ValueError) as exc:
+                self._fail_in_flight(exc)
+                return
+        self._in_flight.popleft()
+        if not keep_alive:
+            self._drop()  # later requests were not read by the server: resent on next read
+        self._finish(ticket, resp)
+
+    def _fail_in_flight(self, exc):
+        self._drop()
+        tickets = list(self._in_flight)
+        self._in_flight.clear()
+        for t in tickets:
+            self._finish(t, None)
+
+    @staticmethod
+    def _finish(ticket, resp):
+        ticket.done = True
+        if ticket.callback is not None:
+            ticket.callback(resp)
+
+    # -- one request, one response --------------------------------------------------------
+    def request(self, method, path, body=None, content_type=None, accept="application/json"):
+        """Performs one request and returns a :class:`Response` (any status).
+
+        Responses of earlier submitted requests are read (and handled) first.
+        """
+        data, rest = self._head(method, path, body, content_type, accept)
+        with self._lock:
+            while self._in_flight:
+                self._read_one()
             for attempt in (0, 1):
                 fresh = self._conn is None
                 try:
                     if fresh:
                         self._conn = self._connect()
-                    sock = self._conn.sock
-                    if body is None:
-                        sock.sendall(head)
-                    elif len(body) <= _COALESCE:
-                        sock.sendall(head + body)
-                    else:
-                        sock.sendall(head)
-                        sock.sendall(body)
+                    self._write(data, rest)
                     resp, keep_alive = self._conn.read_response(method)
                 except (_Stale, BrokenPipeError, ConnectionResetError) as exc:
                     # A reused connection the server had closed: safe to send again, since

@@ -14,7 +14,7 @@ import numpy as np
 from . import _codec
 from ._ids import IdAllocator
 from ._transport import HTTPTransport, check
-from .errors import TensordError
+from .errors import TensordError, error_from_response
 
 __all__ = ["Client", "Session", "Program"]
 
@@ -132,8 +132,11 @@ class Client:
     def op(self, name):
         return self.request_json("GET", "/v1/ops/" + _quote(name))
 
-    def create_session(self, idle_timeout_s=None, seed=None, labels=None):
-        """Creates a session; the returned :class:`Session` deletes it when used with ``with``."""
+    def create_session(self, idle_timeout_s=None, seed=None, labels=None, pipeline=False):
+        """Creates a session; the returned :class:`Session` deletes it when used with ``with``.
+
+        ``pipeline=True``: ``tensord.mx`` sends operations without waiting (see ``Session``).
+        """
         body = {}
         if idle_timeout_s is not None:
             body["idle_timeout_s"] = idle_timeout_s
@@ -142,9 +145,9 @@ class Client:
         if labels is not None:
             body["labels"] = labels
         info = self.request_json("POST", "/v1/sessions", body)
-        return Session(self, info["id"], info)
-
-    session = create_session
+        session = Session(self, info["id"], info)
+        session.pipeline = pipeline
+        return session
 
     def sessions(self):
         return self.request_json("GET", "/v1/sessions")["sessions"]
@@ -155,18 +158,28 @@ class Client:
 
 
 class Session:
-    """One server session: arrays, flags, scopes, ops, autograd (see docs/API.md)."""
+    """One server session: arrays, flags, scopes, ops, autograd (see docs/API.md).
+
+    The methods here wait for their response. With ``pipeline = True``, ``tensord.mx`` sends
+    operators, scopes, backward and releases through :meth:`submit` without waiting (like
+    MXNet's asynchronous engine); any method that needs an answer first reads the outstanding
+    responses and raises the first failure among them, its message naming the operation.
+    """
+
+    #: Whether ``tensord.mx`` pipelines requests on this session.
+    pipeline = False
 
     def __init__(self, client, session_id, info=None):
         self.client = client
         self.id = session_id
-        self.info_at_creation = info
+        self.created = info         # the Session object returned at creation (None if attached)
         self._base = "/v1/sessions/" + _quote(session_id)
         self.ids = IdAllocator()
         # Ids of collected arrays awaiting release. A deque: finalizers may append at any moment
         # (even during a flush), and append/popleft are atomic.
         self._pending = collections.deque()
         self._pending_bytes = 0
+        self._error = None          # the first failure of a pipelined request, not raised yet
         self.closed = False
 
     def __repr__(self):
@@ -180,9 +193,54 @@ class Session:
 
     # -- plumbing -----------------------------------------------------------------------------
     def _req(self, method, suffix, obj=None, body=None, content_type=None, accept="application/json"):
+        if self.pipeline or self._error is not None:
+            self.sync()
+        self._maybe_flush()
+        return self.client.request(method, self._base + suffix, obj, body, content_type, accept)
+
+    def _maybe_flush(self):
         if len(self._pending) >= RELEASE_BATCH or self._pending_bytes >= RELEASE_BYTES:
             self.flush_releases()
-        return self.client.request(method, self._base + suffix, obj, body, content_type, accept)
+
+    # -- pipelining ---------------------------------------------------------------------------
+    def submit(self, method, suffix, obj, what, on_ok=None):
+        """Sends a JSON request without waiting; returns the transport's ticket.
+
+        ``on_ok(result_json)`` runs when a 2xx response is read. A failure is kept and raised,
+        as ``"<what>: <detail>"``, by the next :meth:`sync` (every waiting method syncs).
+        """
+        self._maybe_flush()
+
+        def done(resp):
+            if resp is not None and 200 <= resp.status < 300:
+                if on_ok is not None:
+                    on_ok(resp.json())
+                return
+            if self._error is None:
+                err = error_from_response(resp.status, resp.content_type, resp.body) \
+                    if resp is not None else TensordError(
+                        "connection to %s failed" % self.client.url, code="connection-failed")
+                problem = dict(err.problem, operation=what)
+                self._error = TensordError(err.detail, err.code, err.status, problem,
+                                           message="%s: %s" % (what, err.detail))
+
+        body = None if obj is None else _dumps(obj)
+        return self.client.transport.submit(method, self._base + suffix, body,
+                                            _codec.JSON_TYPE if body is not None else None,
+                                            callback=done)
+
+    def _settle(self):
+        """Reads outstanding responses (which may free arrays), then sends pending releases."""
+        if self.pipeline or self._error is not None:
+            self.sync()
+        self.flush_releases()
+
+    def sync(self):
+        """Reads all outstanding pipelined responses; raises the first failure among them."""
+        self.client.transport.drain()
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
 
     def _json(self, method, suffix, obj=None):
         return self._req(method, suffix, obj).json()
@@ -204,12 +262,15 @@ class Session:
                 ids.append(self._pending.popleft())
         except IndexError:
             pass
+        if self.pipeline:
+            self.submit("POST", "/release", {"ids": ids}, "release")
+            return len(ids)
         return self.client.request_json("POST", self._base + "/release", {"ids": ids})["released"]
 
     # -- session ------------------------------------------------------------------------------
     def info(self):
         """The ``Session`` object (``usage.arrays`` counts live arrays; pending releases are sent first)."""
-        self.flush_releases()
+        self._settle()
         return self._json("GET", "")
 
     def close(self):
@@ -223,6 +284,8 @@ class Session:
         except TensordError as exc:
             if exc.code != "session-not-found":
                 raise
+        finally:
+            self._error = None
 
     delete = close
 
@@ -270,7 +333,7 @@ class Session:
         return self._req("POST", suffix, body=body, content_type=ctype).json()
 
     def arrays(self):
-        self.flush_releases()
+        self._settle()
         return self._json("GET", "/arrays")["arrays"]
 
     def array(self, aid, data=False):
@@ -324,8 +387,9 @@ class Session:
             "grad_reqs": reqs})
 
     # -- operators and autograd ---------------------------------------------------------------
-    def invoke(self, op, inputs, params=None, out=None, ids=None, return_data=False):
-        """Runs operator ``op``; returns the outputs' ``ArrayInfo`` list."""
+    @staticmethod
+    def op_body(inputs, params=None, out=None, ids=None, return_data=False):
+        """The JSON body of ``POST .../ops/{op}``."""
         body = {"inputs": [_aid(i) for i in inputs]}
         if params:
             body["params"] = {k: to_param(v) for k, v in params.items()}
@@ -335,14 +399,25 @@ class Session:
             body["ids"] = list(ids)
         if return_data:
             body["return_data"] = True
-        return self._json("POST", "/ops/" + _quote(op), body)["outputs"]
+        return body
 
-    def backward(self, heads, head_grads=None, retain_graph=False, train_mode=True):
+    def invoke(self, op, inputs, params=None, out=None, ids=None, return_data=False):
+        """Runs operator ``op``; returns the outputs' ``ArrayInfo`` list."""
+        return self._json("POST", "/ops/" + _quote(op),
+                          self.op_body(inputs, params, out, ids, return_data))["outputs"]
+
+    @staticmethod
+    def backward_body(heads, head_grads=None, retain_graph=False, train_mode=True):
+        """The JSON body of ``POST .../backward``."""
         body = {"heads": [_aid(h) for h in heads], "retain_graph": bool(retain_graph),
                 "train_mode": bool(train_mode)}
         if head_grads is not None:
             body["head_grads"] = [_aid_or_none(g) for g in head_grads]
-        return self._json("POST", "/backward", body)["updated"]
+        return body
+
+    def backward(self, heads, head_grads=None, retain_graph=False, train_mode=True):
+        return self._json("POST", "/backward",
+                          self.backward_body(heads, head_grads, retain_graph, train_mode))["updated"]
 
     def grad(self, heads, variables, head_grads=None, retain_graph=None, create_graph=False,
              train_mode=True, ids=None):

@@ -14,12 +14,13 @@ class TensordError(RuntimeError):
     """A problem reported by tensord (or a transport failure talking to it).
 
     Attributes: ``code`` (the stable problem code such as ``"not-recorded"``), ``status`` (the
-    HTTP status, 0 for transport failures), ``detail`` (the message), ``problem`` (the whole
-    problem body as a dict).
+    HTTP status, 0 for transport failures), ``detail`` (the server's message), ``problem`` (the
+    whole problem body as a dict). The exception text is ``detail`` unless ``message`` is given
+    (pipelined failures prefix the operation's name).
     """
 
-    def __init__(self, detail, code="internal", status=0, problem=None):
-        super().__init__(detail)
+    def __init__(self, detail, code="internal", status=0, problem=None, message=None):
+        super().__init__(message or detail)
         self.detail = detail
         self.code = code
         self.status = status

@@ -6,7 +6,7 @@ deleted at interpreter exit; ``mx.set_session(s)`` uses a session of your own in
 """
 
 from . import autograd, base, context, nd, random  # noqa: F401
-from ._state import reset, session, set_session  # noqa: F401
+from ._state import reset, session, set_pipelining, set_session  # noqa: F401
 from .base import MXNetError  # noqa: F401
 from .context import Context, cpu, current_context, gpu, num_gpus  # noqa: F401
 from .ndarray import NDArray  # noqa: F401

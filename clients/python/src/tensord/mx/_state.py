@@ -1,6 +1,10 @@
-"""The session behind ``tensord.mx``: created on first use, deleted at interpreter exit."""
+"""The session behind ``tensord.mx``: created on first use, deleted at interpreter exit.
+
+``TENSORD_PIPELINE=1`` makes the default session pipelined (see ``set_pipelining``).
+"""
 
 import atexit
+import os
 import threading
 
 from ..client import Client
@@ -33,7 +37,7 @@ def session():
         if _session is None or _session.closed:
             if _client is None:
                 _client = Client()
-            _session = _client.create_session()
+            _session = _client.create_session(pipeline=os.environ.get("TENSORD_PIPELINE") == "1")
             _owned = True
         return _session
 
@@ -51,6 +55,22 @@ def reset(url=None):
         if _client is not None:
             _client.close()
         _client = Client(url) if url else None
+
+
+def set_pipelining(on=True):
+    """Turns pipelining on or off for the current session; returns the previous setting.
+
+    When on, operators, scopes, backward and releases are sent without waiting for their
+    responses; errors surface at the next call that needs a value (``asnumpy``, ``asscalar``,
+    ``wait_to_read``, printing, ``shape`` of a fresh result, flag queries), naming the failed
+    operation. Turning it off first waits for everything outstanding.
+    """
+    s = session()
+    previous = s.pipeline
+    if previous and not on:
+        s.sync()
+    s.pipeline = bool(on)
+    return previous
 
 
 def catalog(sess=None):

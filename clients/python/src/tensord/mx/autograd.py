@@ -1,5 +1,6 @@
 """``mx.autograd``: recording scopes, backward, grad and custom Functions, run by the server."""
 
+from ..client import to_param
 from ..errors import TensordError
 from . import _state
 from .ndarray import NDArray, add_tracer, check_grad_req, remove_tracer
@@ -19,13 +20,29 @@ class _Scope:
 
     def __enter__(self):
         s = _state.session()
-        frame = s.push_scope(self._kind, self._train_mode)
-        self._frames.append((s, frame["id"]))
+        if s.pipeline:
+            # The scope id arrives with the response; it is needed only when leaving.
+            frame = {}
+            body = {"kind": self._kind}
+            if self._train_mode is not None:
+                body["train_mode"] = bool(self._train_mode)
+            ticket = s.submit("POST", "/scopes", body, "enter %s scope" % self._kind,
+                              on_ok=frame.update)
+            self._frames.append((s, frame, ticket))
+        else:
+            self._frames.append((s, s.push_scope(self._kind, self._train_mode), None))
 
     def __exit__(self, exc_type, exc, tb):
-        s, scope_id = self._frames.pop()
+        s, frame, ticket = self._frames.pop()
         try:
-            s.pop_scope(scope_id)
+            if ticket is not None:
+                s.client.transport.wait(ticket)
+                if "id" not in frame:
+                    s.sync()   # raises why entering failed
+                else:
+                    s.submit("DELETE", "/scopes/%s" % frame["id"], None, "exit %s scope" % self._kind)
+            else:
+                s.pop_scope(frame["id"])
         except TensordError:
             if exc_type is None:
                 raise
@@ -93,7 +110,12 @@ def _parse_head(heads, head_grads):
 def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     """Computes the gradients of ``heads`` w.r.t. the marked variables into their ``.grad``."""
     heads, head_grads = _parse_head(heads, head_grads)
-    _session_of(heads).backward(heads, head_grads, retain_graph=retain_graph, train_mode=train_mode)
+    s = _session_of(heads)
+    if s.pipeline:
+        s.submit("POST", "/backward", s.backward_body(heads, head_grads, retain_graph, train_mode),
+                 "backward")
+    else:
+        s.backward(heads, head_grads, retain_graph=retain_graph, train_mode=train_mode)
 
 
 def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=False,
@@ -184,7 +206,6 @@ class _Tracer:
     def record(self, op, inputs, params, out, outputs):
         step = {"op": op, "inputs": [self._name(a) for a in inputs]}
         if params:
-            from ..client import to_param
             step["params"] = {k: to_param(v) for k, v in params.items()}
         if out is not None:
             step["out"] = [self._name(a) for a in out]

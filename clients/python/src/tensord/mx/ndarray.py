@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 
 from .. import _codec
+from ..errors import TensordError
 from . import _state
 from .context import Context, cpu
 
@@ -64,11 +65,22 @@ def _invoke(op, inputs, params, out):
     sess = _session_of(list(inputs) + (list(out) if out is not None else []))
     params = {k: v for k, v in (params or {}).items()}
     if out is not None:
-        sess.invoke(op, inputs, params, out=out)
+        if sess.pipeline:
+            sess.submit("POST", "/ops/" + op, sess.op_body(inputs, params, out=out), op)
+        else:
+            sess.invoke(op, inputs, params, out=out)
         return list(out)
     spec = sess.client.ops().get(op)
     n = _n_outputs(spec, params)
     ids = sess.ids.take(n) if n else None
+    if sess.pipeline and ids:
+        # Named by the client, the outputs exist as handles at once; their shape and dtype
+        # arrive with the response.
+        outputs = [NDArray(sess, i, None, None) for i in ids]
+        sess.submit("POST", "/ops/" + op, sess.op_body(inputs, params, ids=ids), op,
+                    on_ok=lambda result: [a._set_info(info) for a, info in
+                                          zip(outputs, result["outputs"])])
+        return outputs
     infos = sess.invoke(op, inputs, params, ids=ids)
     return [NDArray._from_info(sess, info) for info in infos]
 
@@ -96,9 +108,27 @@ class NDArray:
     def __init__(self, session, aid, shape, dtype):
         self._session = session
         self._id = aid
-        self._shape = tuple(shape)
+        # None while the creating request is in flight (pipelined sessions).
+        self._shape = None if shape is None else tuple(shape)
         self._dtype = dtype
         self._grad = None
+
+    def _resolve(self):
+        """Waits for the response that describes this array (pipelined sessions only)."""
+        if self._shape is None:
+            self._session.sync()
+            if self._shape is None:
+                raise TensordError("array %s does not exist: the operation that was to create it "
+                                   "failed" % self._id, code="array-not-found", status=404)
+
+    def _set_info(self, info):
+        self._shape = tuple(info["shape"])
+        self._dtype = info["dtype"]
+
+    @property
+    def _dtype_name(self):
+        self._resolve()
+        return self._dtype
 
     @classmethod
     def _from_info(cls, session, info):
@@ -106,7 +136,9 @@ class NDArray:
 
     def __del__(self):
         try:
-            self._session.release_later(self._id, self.size * np.dtype(self._dtype).itemsize)
+            nbytes = 0 if self._shape is None else \
+                int(np.prod(self._shape, dtype=np.int64)) * np.dtype(self._dtype).itemsize
+            self._session.release_later(self._id, nbytes)
         except Exception:  # during interpreter shutdown module globals may be gone
             pass
 
@@ -122,19 +154,23 @@ class NDArray:
 
     @property
     def shape(self):
+        self._resolve()
         return self._shape
 
     @property
     def dtype(self):
         """The numpy scalar type (``numpy.float32`` by default), as in MXNet."""
+        self._resolve()
         return _codec.np_type(self._dtype)
 
     @property
     def size(self):
+        self._resolve()
         return int(np.prod(self._shape, dtype=np.int64))
 
     @property
     def ndim(self):
+        self._resolve()
         return len(self._shape)
 
     @property
@@ -154,7 +190,7 @@ class NDArray:
 
     @property
     def T(self):
-        if len(self._shape) < 2:
+        if len(self.shape) < 2:
             return self
         return invoke_one("transpose", [self])
 
@@ -164,7 +200,7 @@ class NDArray:
         return self._session.get_data(self._id, size_hint=self.size)
 
     def asscalar(self):
-        if self._shape != (1,):
+        if self.shape != (1,):
             raise ValueError("The current array is not a scalar")
         return self.asnumpy()[0]
 
@@ -172,18 +208,19 @@ class NDArray:
         return self.asnumpy().tolist()
 
     def wait_to_read(self):
-        """Blocks until the value is computed (requests are synchronous: nothing to wait for)."""
+        """Blocks until the value is computed (reads outstanding pipelined responses)."""
+        self._session.sync()
 
     def __repr__(self):
-        shape_info = "x".join("%d" % d for d in self._shape)
+        shape_info = "x".join("%d" % d for d in self.shape)
         return "\n%s\n<%s %s @%s>" % (str(self.asnumpy()), self.__class__.__name__, shape_info,
                                       self.context)
 
     def __len__(self):
-        return self._shape[0]
+        return self.shape[0]
 
     def __iter__(self):
-        for i in range(self._shape[0]):
+        for i in range(self.shape[0]):
             yield self[i]
 
     def __bool__(self):
@@ -201,7 +238,7 @@ class NDArray:
         return int(self.asscalar())
 
     def __index__(self):
-        if np.dtype(self._dtype).kind not in "iu":
+        if np.dtype(self._dtype_name).kind not in "iu":
             raise TypeError("only integer arrays can be used as an index")
         return int(self.asscalar())
 
@@ -222,8 +259,12 @@ class NDArray:
             p = s.program()
             p.op("zeros_like", [self._id], id=gid)
             p.mark_variables([self._id], [gid], grad_req)
-            info = p.run()["outputs"][gid]
-            grad = NDArray._from_info(s, info)
+            if s.pipeline:
+                grad = NDArray(s, gid, None, None)
+                s.submit("POST", "/run", p.to_json(), "attach_grad",
+                         on_ok=lambda result: grad._set_info(result["outputs"][gid]))
+            else:
+                grad = NDArray._from_info(s, p.run()["outputs"][gid])
         else:
             grad = zeros_like_array(self)
             s.mark_variables([self._id], [grad._id], grad_req)
@@ -261,7 +302,7 @@ class NDArray:
 
     def astype(self, dtype, copy=True):
         name = _codec.dtype_name(dtype)
-        if not copy and name == self._dtype:
+        if not copy and name == self._dtype_name:
             return self
         return invoke_one(_first_op(self._session, "cast", "Cast"), [self], {"dtype": name})
 
@@ -330,7 +371,7 @@ class NDArray:
                 key = NDArray._from_info(s, s.create_array(np.asarray(key), dtype="int64",
                                                            id=s.ids.next()))
             return invoke_one("take", [self, key], {"axis": 0})
-        begin, end, step, drop, full = _basic_index(key, self._shape)
+        begin, end, step, drop, full = _basic_index(key, self.shape)
         if full:
             return self
         out = invoke_one("slice", [self], {"begin": begin, "end": end, "step": step})
@@ -340,18 +381,18 @@ class NDArray:
         return out
 
     def __setitem__(self, key, value):
-        begin, end, step, drop, full = _basic_index(key, self._shape)
+        begin, end, step, drop, full = _basic_index(key, self.shape)
         s = self._session
         if full:
             if isinstance(value, NDArray):
-                if value.shape != self._shape:
-                    value = _broadcast_value(value, self._shape)
+                if value.shape != self.shape:
+                    value = _broadcast_value(value, self.shape)
                 invoke_one(_copy_op(s), [value], out=self)
             else:
-                arr = np.broadcast_to(np.asarray(value, dtype=self._dtype), self._shape)
+                arr = np.broadcast_to(np.asarray(value, dtype=self._dtype_name), self.shape)
                 s.put_data(self._id, arr)
             return
-        region = _region_shape(begin, end, step, self._shape)
+        region = _region_shape(begin, end, step, self.shape)
         ops = s.client.ops()
         if isinstance(value, NDArray) and "_slice_assign" in ops:
             if value.shape != tuple(region):
@@ -366,7 +407,7 @@ class NDArray:
             arr = self.asnumpy()
             index = tuple(slice(b, e, st) for b, e, st in zip(begin, end, step))
             arr[index] = value.asnumpy().reshape(region) if isinstance(value, NDArray) \
-                else np.broadcast_to(np.asarray(value, dtype=self._dtype), region)
+                else np.broadcast_to(np.asarray(value, dtype=self._dtype_name), region)
             s.put_data(self._id, arr)
 
 
@@ -439,7 +480,7 @@ def zeros_like_array(x):
     ops = s.client.ops()
     if "zeros_like" in ops:
         return invoke_one("zeros_like", [x])
-    info = s.create_array(np.zeros(x.shape, dtype=x._dtype), dtype=x._dtype, id=s.ids.next())
+    info = s.create_array(np.zeros(x.shape, dtype=x._dtype_name), dtype=x._dtype_name, id=s.ids.next())
     return NDArray._from_info(s, info)
 
 

@@ -108,7 +108,7 @@ def ones_like(data, out=None):
     """Ones of ``data``'s shape and dtype."""
     if _has("ones_like"):
         return invoke_one("ones_like", [data], out=out)
-    result = _upload(np.ones(data.shape, dtype=data._dtype), data._dtype)
+    result = _upload(np.ones(data.shape, dtype=data._dtype_name), data._dtype_name)
     if out is not None:
         out[:] = result
         return out
@@ -121,7 +121,8 @@ def concatenate(arrays, axis=0, always_copy=True):
 
 
 def waitall():
-    """Waits for all pending work (requests are synchronous: returns at once)."""
+    """Waits for all outstanding (pipelined) work of the current session; raises its first error."""
+    _sess().sync()
 
 
 def _ufunc(lhs, rhs, array_op, scalar_op, rscalar_op, py):
