@@ -136,17 +136,39 @@ def test_trainer_rejects_unknown_optimizer_and_skips_null_params():
 
 
 def count_requests(session):
-    """Wraps the session's transport to count HTTP requests; returns the counter list."""
+    """Counts the session's HTTP requests (waited-for and pipelined); returns the counter list
+    and a function restoring the transport."""
     transport = session.client.transport
     counter = [0]
-    original = transport.request
+    originals = {name: getattr(transport, name) for name in ("request", "submit")}
 
-    def counting(*args, **kwargs):
-        counter[0] += 1
-        return original(*args, **kwargs)
+    def counting(original):
+        def wrapper(*args, **kwargs):
+            counter[0] += 1
+            return original(*args, **kwargs)
+        return wrapper
 
-    transport.request = counting
-    return counter, lambda: setattr(transport, "request", original)
+    for name, original in originals.items():
+        setattr(transport, name, counting(original))
+    return counter, lambda: [setattr(transport, n, o) for n, o in originals.items()]
+
+
+def test_trainer_step_is_one_request(mxs):
+    net = nn.HybridSequential()
+    net.add(nn.Dense(4, in_units=3), nn.BatchNorm(in_channels=4), nn.Dense(2, in_units=4))
+    net.initialize()
+    trainer = gluon.Trainer(net.collect_params(), "adam")
+    with autograd.record():
+        out = net(nd.array(rand(5, 3)))
+    out.backward()
+    counter, restore = count_requests(mxs)
+    try:
+        trainer.step(5)
+        trainer.step(5)
+        net.collect_params().zero_grad()
+    finally:
+        restore()
+    assert counter[0] == 3
 
 
 def make_cnn():
