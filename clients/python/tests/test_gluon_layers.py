@@ -228,3 +228,46 @@ def test_embedding_forward_and_scatter_gradient():
     expected = np.zeros_like(w)
     np.add.at(expected, idx.astype(int).reshape(-1), head.reshape(-1, 3))
     np.testing.assert_allclose(emb.weight.grad().asnumpy(), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_avg_pooling_flatten_activation_and_slicing():
+    x = rand(2, 3, 4, 4)
+    net = nn.HybridSequential()
+    net.add(nn.AvgPool2D(2), nn.Activation("tanh"), nn.GlobalAvgPool2D(), nn.Flatten())
+    pooled = x.reshape(2, 3, 2, 2, 2, 2).mean(axis=(3, 5))
+    np.testing.assert_allclose(net[0](nd.array(x)).asnumpy(), pooled, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(net[:2](nd.array(x)).asnumpy(), np.tanh(pooled), rtol=1e-5)
+    np.testing.assert_allclose(net(nd.array(x)).asnumpy(), np.tanh(pooled).mean(axis=(2, 3)), rtol=1e-5)
+
+
+class Residual(gluon.HybridBlock):
+    """A user-defined block using operators and Python arithmetic in hybrid_forward."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.dense = nn.Dense(3, in_units=3)
+            self.scale = self.params.get("scale", shape=(1, 3), init=mx.init.Constant(0.5))
+
+    def hybrid_forward(self, F, x, scale):
+        return F.broadcast_mul(F.relu(self.dense(x)), scale) * 2 + x - 1
+
+
+def test_custom_hybrid_block_traced_equals_eager(mxs):
+    x, y = rand(4, 3), rand(4, 3)
+    nets = [Residual(), Residual()]
+    for net in nets:
+        net.initialize()
+    assert [n.split("_", 1)[1] for n in nets[0].collect_params()] == ["scale", "dense0_weight", "dense0_bias"]
+    np.testing.assert_array_equal(nets[0].scale.data().asnumpy(), np.full((1, 3), 0.5))
+    for p, q in zip(nets[0].collect_params().values(), nets[1].collect_params().values()):
+        q.set_data(p.data().asnumpy())
+    trainers = [gluon.Trainer(n.collect_params(), "sgd", {"learning_rate": 0.2}) for n in nets]
+    with autograd.record():
+        L = gluon.loss.L2Loss()(nets[0](nd.array(x)), nd.array(y))
+    L.backward()
+    trainers[0].step(4)
+    fused = gluon.TrainStep(nets[1], gluon.loss.L2Loss(), trainers[1])(x, y)
+    assert abs(fused - float(L.mean().asscalar())) < 1e-6
+    for p, q in zip(nets[0].collect_params().values(), nets[1].collect_params().values()):
+        np.testing.assert_allclose(q.data().asnumpy(), p.data().asnumpy(), rtol=1e-6, atol=1e-7)

@@ -222,9 +222,6 @@ class HybridBlock(Block):
 class Sequential(Block):
     """Stacks blocks; ``forward`` runs them in order."""
 
-    def __init__(self, prefix=None, params=None):
-        super().__init__(prefix=prefix, params=params)
-
     def add(self, *blocks):
         for block in blocks:
             self.register_child(block)
@@ -249,9 +246,6 @@ class Sequential(Block):
 
 class HybridSequential(Sequential, HybridBlock):
     """Same as :class:`Sequential` (``hybridize`` is a no-op here)."""
-
-    def forward(self, x):
-        return Sequential.forward(self, x)
 
 
 class Symbol:
@@ -333,10 +327,12 @@ class Tracer:
     def op(self, name, inputs, n_outputs=1, **params):
         syms = [self.wrap(i) for i in inputs if i is not None]
         shapes = infer_shape(name, [s.shape for s in syms], params)
-        dtype = params.get("dtype") if name in ("cast", "Embedding") else (syms[0].dtype if syms else "float32")
+        dtype = params.get("dtype")
+        if not isinstance(dtype, str):
+            dtype = syms[0].dtype if syms else "float32"
         ids = [self.new_id() for _ in range(n_outputs)]
         self.program.op(name, [s.id for s in syms], params, ids=ids)
-        outs = [Symbol(self, i, shapes[k] if k < len(shapes) else None, dtype or "float32")
+        outs = [Symbol(self, i, shapes[k] if k < len(shapes) else None, dtype)
                 for k, i in enumerate(ids)]
         return outs[0] if n_outputs == 1 else outs
 

@@ -36,7 +36,6 @@ class TrainStep:
         self._prefix = "ts%s." % _random_tag()
         self._steps = 0
         self._last = []
-        self.requests = 0
 
     def _input(self, tracer, value, rows):
         if isinstance(value, NDArray):
@@ -74,6 +73,5 @@ class TrainStep:
         self.trainer.update_steps(program, n)
         mean = tracer.op("mean", [loss])
         result = program.run(fetch=[mean.id])
-        self.requests += 1
         self._last = tracer.created
         return float(np.asarray(result["fetched"][mean.id]).reshape(-1)[0])

@@ -8,6 +8,7 @@ learning rate, ``lr·sqrt(1−β2^t)/(1−β1^t)``, and calls ``adam_update``.
 
 import math
 
+from ..mx.ndarray import NDArray
 from .parameter import ParameterDict, run_program
 
 __all__ = ["Trainer", "SGD", "Adam", "create_optimizer"]
@@ -17,7 +18,7 @@ class Optimizer:
     """Common hyper-parameters: ``learning_rate``, ``wd``, ``rescale_grad``, ``clip_gradient``."""
 
     def __init__(self, learning_rate=0.01, wd=0.0, rescale_grad=1.0, clip_gradient=None,
-                 lr_scheduler=None, multi_precision=False, param_dict=None, begin_num_update=0):
+                 lr_scheduler=None):
         if lr_scheduler is not None:
             raise ValueError("tensord's Trainer does not support lr_scheduler; call "
                              "trainer.set_learning_rate() instead")
@@ -25,7 +26,6 @@ class Optimizer:
         self.wd = float(wd)
         self.rescale_grad = float(rescale_grad)
         self.clip_gradient = clip_gradient
-        self.num_update = begin_num_update
         self._counts = {}
 
     def _common(self, param):
@@ -36,8 +36,8 @@ class Optimizer:
         return kwargs
 
     def _count(self, index):
+        """The update count ``t`` of parameter ``index`` after this update (1 on the first)."""
         self._counts[index] = self._counts.get(index, 0) + 1
-        self.num_update = max(self._counts[index], self.num_update)
         return self._counts[index]
 
     def state_names(self):
@@ -144,7 +144,6 @@ class Trainer:
 
     def update_steps(self, program, batch_size):
         """Appends the updates of all trainable parameters (state creation the first time)."""
-        from ..mx.ndarray import NDArray
         opt = self._optimizer
         opt.rescale_grad = self._scale / batch_size
         names = opt.state_names()
