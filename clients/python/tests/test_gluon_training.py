@@ -4,7 +4,7 @@ MXNet 1.9.1's formulas, on a real tensord."""
 import numpy as np
 import pytest
 
-from tensord import gluon
+from tensord import TensordError, gluon
 from tensord.mx import autograd, nd
 
 pytestmark = pytest.mark.usefixtures("mxs")
@@ -256,3 +256,19 @@ def test_save_and_load_parameters_round_trip(tmp_path):
     params.save(str(tmp_path / "dict.npz"), strip_prefix=net.prefix)
     with np.load(str(tmp_path / "dict.npz")) as data:
         assert data.files[0] == "conv0_weight"
+
+
+def test_train_step_recovers_after_a_failed_step(mxs):
+    net = nn.Dense(2, in_units=3)
+    net.initialize()
+    w = net.weight.data().asnumpy()
+    step = gluon.TrainStep(net, loss.SoftmaxCrossEntropyLoss(), gluon.Trainer(net.collect_params(), "sgd"))
+    x, y = rand(4, 3), np.array([0, 1, 1, 0], np.float32)
+    for _ in range(2):  # the second failure is the same one: the first's arrays were released
+        with pytest.raises(TensordError) as info:
+            step(x, y[:3])  # 3 labels for 4 predictions: the step fails on the server
+        assert info.value.code == "shape-mismatch"
+    np.testing.assert_array_equal(net.weight.data().asnumpy(), w)  # no update happened
+    assert mxs.flags() == {"is_recording": False, "is_training": False}
+    step(x, y)
+    assert not np.array_equal(net.weight.data().asnumpy(), w)

@@ -305,9 +305,9 @@ class Tracer:
         self._n = 0
         self.created = []
 
-    def new_id(self):
+    def new_id(self, suffix=""):
         self._n += 1
-        aid = "%s%d" % (self._prefix, self._n)
+        aid = "%s%d%s" % (self._prefix, self._n, suffix)
         self.created.append(aid)
         return aid
 
