@@ -80,8 +80,15 @@ extension Context {
             guard !targets.isEmpty else { throw AutogradError(.noGradVariables, MXNetText.noGradVariables) }
         }
         for n in order {
-            n.needsGrad = n.isVariable ? targets.contains { $0 === n } : n.inputs.contains { $0?.node.needsGrad == true }
+            n.needsGrad = false
             n.pending = Array(repeating: nil, count: n.outputMeta.count)
+        }
+        for t in targets { t.needsGrad = true }
+        for n in order where !n.isVariable {
+            for e in n.inputs where e?.node.needsGrad == true {
+                n.needsGrad = true
+                break
+            }
         }
         defer { for n in order { n.pending = []; n.needsGrad = false } }
 

@@ -1,7 +1,7 @@
 /// What a custom function's callbacks see: the context and the tensors saved for backward.
 public final class FunctionContext {
     /// The engine context the function runs in.
-    public unowned let context: Context
+    public let context: Context
     /// Tensors stored by `saveForBackward` (detached handles sharing memory, so no cycles).
     public private(set) var savedTensors: [NDArray] = []
 

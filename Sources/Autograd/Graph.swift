@@ -100,6 +100,18 @@ public struct GraphSymbol: Sendable {
         public let dtype: DType
         public let gradReq: GradReq?
         public let isVariable: Bool
+
+        /// A node as data (tests and renderers may build symbols by hand).
+        public init(id: Int, op: String, name: String, inputs: [Int], shape: [Int], dtype: DType, gradReq: GradReq?, isVariable: Bool) {
+            self.id = id
+            self.op = op
+            self.name = name
+            self.inputs = inputs
+            self.shape = shape
+            self.dtype = dtype
+            self.gradReq = gradReq
+            self.isVariable = isVariable
+        }
     }
     /// Nodes in recording order; inputs refer to earlier ids.
     public let nodes: [Node]
@@ -107,4 +119,11 @@ public struct GraphSymbol: Sendable {
     public let heads: [Int]
     /// Names of the graph's leaf inputs, like `list_arguments()`.
     public var arguments: [String]
+
+    /// A symbol as data.
+    public init(nodes: [Node], heads: [Int], arguments: [String]) {
+        self.nodes = nodes
+        self.heads = heads
+        self.arguments = arguments
+    }
 }

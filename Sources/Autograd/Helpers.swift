@@ -61,11 +61,6 @@ extension Context {
         Kernels.fill(a, 1)
         return a
     }
-    func full(like a: NDArray, _ v: Double) throws -> NDArray {
-        let r = try empty(a.shape, a.dtype)
-        Kernels.fill(r, v)
-        return r
-    }
 }
 
 /// An index value (float or int) as an Int, truncated toward zero; NaN and huge values are

@@ -3,7 +3,8 @@ extension Context {
     /// `out` writes the results into existing arrays (an in-place write under MXNet's §9 rules).
     public func invoke(_ op: String, _ inputs: [NDArray], _ params: [String: OpParam] = [:],
                        out: [NDArray]? = nil) throws(AutogradError) -> [NDArray] {
-        guard let def = OpTable.byName[op] else {
+        // Internal ops (adjoints, custom-function nodes) are not part of the public catalog.
+        guard let def = OpTable.byName[op], !def.hidden else {
             throw AutogradError(.unknownOperator, "Operator \(op) is not registered")
         }
         return try typed { try run(def, inputs, def.parse(params), out: out) }

@@ -301,7 +301,7 @@ func param(_ name: String, _ kind: ParamKind, _ def: OpParam? = nil, _ doc: Stri
 /// The op table: the union of the per-family tables, looked up by name or alias.
 enum OpTable {
     static let all: [OpDef] = elementwiseOps + unaryOps + reductionOps + linalgOps + shapeOps + indexOps
-        + nnOps + creationOps + optimizerOps + tier2Ops
+        + nnOps + creationOps + tier2Ops + optimizerOps + convOps + poolingOps + normOps + tier2UnaryOps + sequenceOps
 
     static let byName: [String: OpDef] = {
         var m: [String: OpDef] = [:]

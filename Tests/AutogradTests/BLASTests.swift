@@ -60,3 +60,33 @@ import Testing
         #expect(!BLAS.coreName.isEmpty)
     }
 }
+
+@Suite struct ReduceKernelTests {
+    @Test("sum/prod/max/min over every axis subset of a (2,3,4) array equal naive loops, float32 and int32")
+    func everySubset() throws {
+        var rng = TestRNG(8)
+        let shape = [2, 3, 4]
+        let v = (0..<24).map { _ in Double(Int(rng.uniform(-9, 9))) }
+        for dt in [DType.float32, .int32] {
+            let c = Context()
+            let x = try c.a(v, shape, dt)
+            for mask in 1..<8 {
+                let axes = (0..<3).filter { mask & (1 << $0) != 0 }
+                let kept = shape.indices.map { axes.contains($0) ? 1 : shape[$0] }
+                var groups = [[Double]](repeating: [], count: kept.reduce(1, *))
+                for i in 0..<24 {
+                    let idx = [i / 12, (i / 4) % 3, i % 4]
+                    let g = ((axes.contains(0) ? 0 : idx[0]) * kept[1] + (axes.contains(1) ? 0 : idx[1])) * kept[2] + (axes.contains(2) ? 0 : idx[2])
+                    groups[g].append(v[i])
+                }
+                let p: [String: OpParam] = ["axis": .list(axes.map { .int($0) }), "keepdims": .bool(true)]
+                #expect(try c.f("sum", x, p: p).toDoubles() == groups.map { $0.reduce(0, +) }, "sum \(axes) \(dt)")
+                #expect(try c.f("max", x, p: p).toDoubles() == groups.map { $0.max()! }, "max \(axes) \(dt)")
+                #expect(try c.f("min", x, p: p).toDoubles() == groups.map { $0.min()! }, "min \(axes) \(dt)")
+                if dt == .float32 {
+                    #expect(close(try c.f("prod", x, p: p).toDoubles(), groups.map { $0.reduce(1, *) }, tol: 1e-6), "prod \(axes)")
+                }
+            }
+        }
+    }
+}

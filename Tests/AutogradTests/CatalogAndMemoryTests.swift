@@ -39,6 +39,8 @@ import Testing
         expectError(.invalidParameter) { _ = try c.f("Activation", x, p: ["act_type": .string("swish")]) }
         expectError(.invalidParameter) { _ = try c.f("reshape", x, p: ["shape": .list([.double(1.5)])]) }
         expectError(.unknownOperator) { _ = try c.f("no_such_op", x) }
+        expectError(.unknownOperator, "Operator _CustomFunction is not registered") { _ = try c.f("_CustomFunction", x) }
+        expectError(.unknownOperator) { _ = try c.f("_slice_backward", x) }
         expectError(.invalidArgument) { _ = try c.f("broadcast_add", x) }
         expectError(.invalidParameter) { _ = try c.f("sum", x, p: ["axis": .int(5)]) }
     }

@@ -36,7 +36,7 @@ import Testing
     func exitQuirk() {
         let c = Context()
         c.setRecording(true)
-        c.record { c.setRecording(false) }
+        c.record { _ = c.setRecording(false) }
         #expect(!c.isRecording, "a manual set_recording(False) inside an already-recording scope survives the exit")
         let outer = c.enterScope(.record)
         let inner = c.enterScope(.record)

@@ -168,3 +168,80 @@ import Testing
 }
 
 import Glibc
+
+@Suite struct Tier2Tests {
+    @Test("regression outputs ignore the head gradient: linear (y-l)·s, logistic sigmoid then (y-l), MAE sign(y-l)")
+    func regressionOutputs() throws {
+        let c = Context()
+        let x = try c.a([0.5, 2], nil, .float64), label = try c.a([1, 1], nil, .float64)
+        c.attachGrad(x)
+        var y = try c.record { try c.f("LinearRegressionOutput", x, label) }
+        try c.backward([y], headGrads: [try c.a([100, 100], nil, .float64)])
+        #expect(x.grad?.toDoubles() == [-0.5, 1])
+        y = try c.record { try c.f("LogisticRegressionOutput", x, label, p: ["grad_scale": .int(2)]) }
+        let s = [0.5, 2].map { 1 / (1 + Glibc.exp(-$0)) }
+        #expect(close(y.toDoubles(), s, tol: 1e-12))
+        try c.backward([y])
+        #expect(close(x.grad!.toDoubles(), s.map { 2 * ($0 - 1) }, tol: 1e-12))
+        y = try c.record { try c.f("MAERegressionOutput", x, label) }
+        try c.backward([y])
+        #expect(x.grad?.toDoubles() == [-1, 1])
+    }
+
+    @Test("smooth_l1, LayerNorm, Embedding, sort, argsort, cumsum forward values")
+    func values() throws {
+        let c = Context()
+        #expect(try c.f("smooth_l1", c.a([0.5, -2], nil, .float64)).toDoubles() == [0.125, 1.5])
+        let ln = try c.f("LayerNorm", c.a([1, 2, 3, 4], [2, 2], .float64), c.a([1, 2], nil, .float64), c.a([0, 1], nil, .float64), p: ["eps": .int(0)])
+        #expect(close(ln.toDoubles(), [-1, 3, -1, 3], tol: 1e-12))
+        let emb = try c.f("Embedding", c.a([2, 0]), c.a([1, 2, 3, 4, 5, 6], [3, 2]), p: ["input_dim": .int(3), "output_dim": .int(2)])
+        #expect(emb.shape == [2, 2] && emb.toDoubles() == [5, 6, 1, 2])
+        let x = try c.a([3, 1, 2, 9, 7, 8], [2, 3])
+        #expect(try c.f("sort", x).toDoubles() == [1, 2, 3, 7, 8, 9])
+        #expect(try c.f("argsort", x, p: ["is_ascend": .bool(false)]).toDoubles() == [0, 2, 1, 0, 2, 1])
+        #expect(try c.f("cumsum", x, p: ["axis": .int(0)]).toDoubles() == [3, 1, 2, 12, 8, 10])
+        #expect(try c.f("cumsum", x).toDoubles() == [3, 4, 6, 15, 22, 30])
+    }
+}
+
+@Suite struct ConvolutionTests {
+    @Test("Convolution equals a naive loop (stride, pad, dilate, bias)")
+    func convolutionValues() throws {
+        var rng = TestRNG(4)
+        let c = Context()
+        let (n, ch, h, w, f, k) = (2, 2, 5, 6, 3, 3)
+        let xv = (0..<(n * ch * h * w)).map { _ in rng.uniform(-1, 1) }, wv = (0..<(f * ch * k * k)).map { _ in rng.uniform(-1, 1) }
+        let bv = [0.5, -1, 2.0]
+        let (s, p, d) = (2, 1, 1)
+        let oh = (h + 2 * p - d * (k - 1) - 1) / s + 1, ow = (w + 2 * p - d * (k - 1) - 1) / s + 1
+        var expected = [Double](repeating: 0, count: n * f * oh * ow)
+        for b in 0..<n { for o in 0..<f { for y in 0..<oh { for x in 0..<ow {
+            var acc = bv[o]
+            for ci in 0..<ch { for ky in 0..<k { for kx in 0..<k {
+                let iy = y * s - p + ky * d, ix = x * s - p + kx * d
+                if iy >= 0 && iy < h && ix >= 0 && ix < w { acc += xv[((b * ch + ci) * h + iy) * w + ix] * wv[((o * ch + ci) * k + ky) * k + kx] }
+            } } }
+            expected[((b * f + o) * oh + y) * ow + x] = acc
+        } } } }
+        let out = try c.f("Convolution", c.a(xv, [n, ch, h, w], .float64), c.a(wv, [f, ch, k, k], .float64), c.a(bv, nil, .float64),
+                          p: ["kernel": .list([.int(3), .int(3)]), "num_filter": .int(f), "stride": .list([.int(s), .int(s)]), "pad": .list([.int(p), .int(p)])])
+        #expect(out.shape == [n, f, oh, ow])
+        #expect(close(out.toDoubles(), expected, tol: 1e-12))
+        expectError(.shapeMismatch) {
+            _ = try c.f("Convolution", c.a(xv, [n, ch, h, w]), c.a(wv, [f, ch * k * k]), c.a(bv), p: ["kernel": .list([.int(3), .int(3)]), "num_filter": .int(f)])
+        }
+    }
+
+    @Test("Pooling: max, avg (pad counted), sum, global")
+    func poolingValues() throws {
+        let c = Context()
+        let x = try c.a((1...16).map(Double.init), [1, 1, 4, 4])
+        let k2: OpParam = .list([.int(2), .int(2)])
+        #expect(try c.f("Pooling", x, p: ["kernel": k2, "stride": k2]).toDoubles() == [6, 8, 14, 16])
+        #expect(try c.f("Pooling", x, p: ["kernel": k2, "stride": k2, "pool_type": .string("avg")]).toDoubles() == [3.5, 5.5, 11.5, 13.5])
+        #expect(try c.f("Pooling", x, p: ["kernel": k2, "stride": k2, "pool_type": .string("sum")]).toDoubles() == [14, 22, 46, 54])
+        #expect(try c.f("Pooling", x, p: ["global_pool": .bool(true), "pool_type": .string("avg")]).toDoubles() == [8.5])
+        #expect(try c.f("Pooling", x, p: ["kernel": k2, "stride": k2, "pad": .list([.int(1), .int(1)]), "pool_type": .string("avg")]).toDoubles().first == 0.25)
+        #expect(try c.f("Pooling", x, p: ["kernel": .list([.int(3), .int(3)]), "stride": k2, "pooling_convention": .string("full")]).shape == [1, 1, 2, 2])
+    }
+}

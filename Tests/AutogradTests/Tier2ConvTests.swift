@@ -217,6 +217,19 @@ private func ints(_ v: [Int]) -> OpParam { .list(v.map { .int($0) }) }
         }
     }
 
+    @Test("3-D pooling: 2×2×2 max and avg windows and global pooling over a volume")
+    func pooling3D() throws {
+        let ctx = Context()
+        let x = try ctx.array((0..<64).map(Double.init), shape: [1, 1, 4, 4, 4], dtype: .float64)
+        let k = ints([2, 2, 2])
+        let mx = try ctx.invoke("Pooling", [x], ["kernel": k, "stride": k])[0]
+        // window (z, y, x) starting at (2a, 2b, 2c) has its maximum at (2a+1, 2b+1, 2c+1)
+        #expect(mx.shape == [1, 1, 2, 2, 2] && mx.toDoubles() == [21, 23, 29, 31, 53, 55, 61, 63])
+        let avg = try ctx.invoke("Pooling", [x], ["kernel": k, "stride": k, "pool_type": .string("avg")])[0]
+        #expect(avg.toDoubles() == mx.toDoubles().map { $0 - 10.5 })
+        #expect(try ctx.invoke("Pooling", [x], ["global_pool": .bool(true), "pool_type": .string("avg")])[0].toDoubles() == [31.5])
+    }
+
     @Test("max pooling sends the gradient to the first maximum of a window only")
     func maxPoolingTies() throws {
         let ctx = Context()
@@ -246,9 +259,25 @@ private func ints(_ v: [Int]) -> OpParam { .list(v.map { .int($0) }) }
         #expect(kind { try conv(["kernel": ints([7, 7]), "num_filter": .int(6)], [x, w, b]) } == .shapeMismatch)
         #expect(kind { try conv(["kernel": ints([3, 3]), "num_filter": .int(6), "layout": .string("NHWC")], [x, w, b]) } == .invalidParameter)
         #expect(kind { try conv(["num_filter": .int(6)], [x, w, b]) } == .invalidParameter)
-        let x5 = try ctx.array(Array(repeating: 0, count: 32), shape: [1, 2, 2, 2, 4])
-        #expect(kind { try conv(["kernel": ints([1, 1, 1]), "num_filter": .int(6)], [x5, w, b]) } == .shapeMismatch)
+        let x6 = try ctx.array(Array(repeating: 0, count: 64), shape: [1, 2, 2, 2, 2, 4])
+        #expect(kind { try conv(["kernel": ints([1, 1, 1, 1]), "num_filter": .int(6)], [x6, w, b]) } == .shapeMismatch)
+        #expect(kind { _ = try ctx.invoke("Pooling", [x6], ["kernel": ints([1, 1, 1, 1])]) } == .shapeMismatch)
+        let huge = 1 << 40
+        #expect(kind { try conv(["kernel": ints([3, 3]), "num_filter": .int(6), "pad": ints([huge, huge])], [x, w, b]) } == .invalidParameter)
+        #expect(kind { try conv(["kernel": ints([3, 3]), "num_filter": .int(6), "dilate": ints([Int.max, 1])], [x, w, b]) } == .invalidParameter)
+        #expect(kind { try conv(["kernel": ints([huge, 3]), "num_filter": .int(6)], [x, w, b]) } == .invalidParameter)
+        let wd = try ctx.array(Array(repeating: 0, count: 4 * 2 * 9), shape: [4, 2, 3, 3])
+        #expect(kind { _ = try ctx.invoke("Deconvolution", [x, wd], ["kernel": ints([3, 3]), "num_filter": .int(2), "stride": ints([huge, 1])]) }
+            == .invalidParameter)
+        #expect(kind { _ = try ctx.invoke("Deconvolution", [x, wd], ["kernel": ints([3, 3]), "num_filter": .int(2),
+                                                                      "stride": ints([1 << 24, 1 << 24])]) } == .limitExceeded)
+        #expect(kind { _ = try ctx.invoke("Deconvolution", [x, wd], ["kernel": ints([3, 3]), "num_filter": .int(2), "adj": ints([1, 0])]) }
+            == .invalidParameter)
+        #expect(kind { _ = try ctx.invoke("UpSampling", [x], ["scale": .int(huge), "sample_type": .string("nearest")]) } == .invalidParameter)
+        #expect(kind { _ = try ctx.invoke("UpSampling", [x], ["scale": .int(1 << 20), "sample_type": .string("nearest")]) } == .limitExceeded)
+        #expect(kind { _ = try ctx.invoke("pad", [x], ["pad_width": ints([0, 0, 0, 0, huge, 0, 0, 0])]) } == .invalidParameter)
         let pool = { (p: [String: OpParam]) in _ = try ctx.invoke("Pooling", [x], p) }
+        #expect(kind { try pool(["kernel": ints([2, 2]), "stride": ints([huge, 1])]) } == .invalidParameter)
         #expect(kind { try pool(["kernel": ints([2, 2]), "pool_type": .string("lp")]) } == .invalidParameter)
         #expect(kind { try pool(["kernel": ints([2])]) } == .invalidParameter)
         #expect(kind { try pool(["kernel": ints([9, 9])]) } == .shapeMismatch)

@@ -99,25 +99,24 @@ private func approx(_ a: [Double], _ b: [Double], _ tol: Double = 1e-9) -> Bool 
         #expect(approx(x.grad!.toDoubles(), want, 1e-12))
     }
 
-    @Test("LayerNorm/GroupNorm forward against closed forms, with mean and std outputs")
+    @Test("GroupNorm (one gamma/beta per group) and L2Normalization forward against closed forms")
     func normForward() throws {
         let c = Context()
-        let x = try c.array([1, 2, 3, 4, 2, 2, 2, 6], shape: [2, 4], dtype: .float64)
-        let gamma = try c.array([1, 2, 1, 1], shape: [4], dtype: .float64), beta = try c.array([0, 0, 1, 0], shape: [4], dtype: .float64)
-        let outs = try c.invoke("LayerNorm", [x, gamma, beta], ["output_mean_var": .bool(true), "eps": .double(0)])
-        // row 0: mean 2.5, var 1.25; row 1: mean 3, var 3
+        let x = try c.array([1, 2, 3, 4, 2, 2, 2, 6], shape: [1, 4, 2], dtype: .float64)
+        let gamma = try c.array([2, 1], shape: [2], dtype: .float64), beta = try c.array([0, 1], shape: [2], dtype: .float64)
+        let g = try c.invoke("GroupNorm", [x, gamma, beta], ["num_groups": .int(2), "output_mean_var": .bool(true), "eps": .double(0)])
+        // groups [1,2,3,4] (mean 2.5, var 1.25, gamma 2) and [2,2,2,6] (mean 3, var 3, beta 1)
         let s0 = 1.25.squareRoot(), s1 = 3.0.squareRoot()
-        #expect(approx(outs[0].toDoubles(), [-1.5 / s0, -1 / s0, 0.5 / s0 + 1, 1.5 / s0, -1 / s1, -2 / s1, -1 / s1 + 1, 3 / s1]))
-        #expect(outs[1].shape == [2, 1] && approx(outs[1].toDoubles(), [2.5, 3]) && approx(outs[2].toDoubles(), [s0, s1]))
-        let g = try c.invoke("GroupNorm", [try c.reshape(x, [1, 4, 2]), gamma, beta],
-                             ["num_groups": .int(2), "output_mean_var": .bool(true), "eps": .double(0)])
-        // groups: [1,2,3,4] and [2,2,2,6]
         #expect(g[1].shape == [1, 2] && approx(g[1].toDoubles(), [2.5, 3]) && approx(g[2].toDoubles(), [s0, s1]))
-        #expect(approx(g[0].toDoubles(), [-1.5 / s0, -0.5 / s0, 2 * 0.5 / s0, 2 * 1.5 / s0, -1 / s1 + 1, -1 / s1 + 1, -1 / s1, 3 / s1]))
+        #expect(approx(g[0].toDoubles(), [-3 / s0, -1 / s0, 1 / s0, 3 / s0, -1 / s1 + 1, -1 / s1 + 1, -1 / s1 + 1, 3 / s1 + 1]))
+        let inst = try c.invoke("InstanceNorm", [x, try c.array([1, 1, 1, 2], shape: [4], dtype: .float64),
+                                                 try c.array([0, 0, 0, 0], shape: [4], dtype: .float64)], ["eps": .double(1e-12)])[0]
+        #expect(approx(inst.toDoubles(), [-1, 1, -1, 1, 0, 0, -2, 2]))
         let l2 = try c.invoke("L2Normalization", [try c.array([3, 4, 0, 5], shape: [2, 2], dtype: .float64)], ["eps": .double(0)])[0]
         #expect(approx(l2.toDoubles(), [0.6, 0.8, 0, 1]))
-        expectError(.invalidParameter) { _ = try c.invoke("GroupNorm", [try c.reshape(x, [1, 4, 2]), gamma, beta], ["num_groups": .int(3)]) }
-        expectError(.shapeMismatch) { _ = try c.invoke("LayerNorm", [x, try c.array([1, 1], shape: [2], dtype: .float64), beta]) }
+        expectError(.invalidParameter) { _ = try c.invoke("GroupNorm", [x, gamma, beta], ["num_groups": .int(3)]) }
+        expectError(.shapeMismatch) { _ = try c.invoke("GroupNorm", [x, try c.array([1, 1, 1, 1], shape: [4], dtype: .float64), beta]) }
+        expectError(.shapeMismatch) { _ = try c.invoke("InstanceNorm", [try c.array([1, 2], shape: [1, 2], dtype: .float64), gamma, beta]) }
     }
 
     @Test("LeakyReLU prelu uses gamma per channel; rrelu draws slopes in [lower, upper] in training and uses their mean otherwise")

@@ -37,26 +37,43 @@ enum Kernels {
         }
     }
 
+    /// Switches on the kernel outside the loops so each (kernel, dtype) pair gets its own
+    /// specialised, vectorisable loop.
     @inline(__always)
     private static func binaryLoop<T: Element>(_ k: BinaryKernel, _ a: NDArray, _ b: NDArray, _ out: NDArray, _: T.Type) {
+        switch k {
+        case .add: binaryLoops(a, b, out) { (x: T, y: T) in T.add(x, y) }
+        case .sub: binaryLoops(a, b, out) { (x: T, y: T) in T.sub(x, y) }
+        case .mul: binaryLoops(a, b, out) { (x: T, y: T) in T.mul(x, y) }
+        default: binaryLoops(a, b, out) { (x: T, y: T) in k.apply(x, y) }
+        }
+    }
+
+    @inline(__always)
+    private static func binaryLoops<T: Element>(_ a: NDArray, _ b: NDArray, _ out: NDArray, _ f: (T, T) -> T) {
         let pa = a.buffer(T.self), pb = b.buffer(T.self), po = out.buffer(T.self)
         if a.shape == b.shape {
-            for i in 0..<po.count { po[i] = k.apply(pa[i], pb[i]) }
+            for i in 0..<po.count { po[i] = f(pa[i], pb[i]) }
         } else if b.size == 1 && a.size == out.size {
             let s = pb[0]
-            for i in 0..<po.count { po[i] = k.apply(pa[i], s) }
+            for i in 0..<po.count { po[i] = f(pa[i], s) }
         } else if a.size == 1 && b.size == out.size {
             let s = pa[0]
-            for i in 0..<po.count { po[i] = k.apply(s, pb[i]) }
+            for i in 0..<po.count { po[i] = f(s, pb[i]) }
         } else {
             let sa = broadcastStrides(a.shape, to: out.shape), sb = broadcastStrides(b.shape, to: out.shape)
             var o = 0
             walkRows(out.shape, sa, sb) { ia, ib, n, da, db in
-                var ia = ia, ib = ib
-                for _ in 0..<n {
-                    po[o] = k.apply(pa[ia], pb[ib])
-                    o += 1; ia += da; ib += db
+                if da == 1 && db == 0 {
+                    let s = pb[ib]
+                    for j in 0..<n { po[o + j] = f(pa[ia + j], s) }
+                } else if da == 1 && db == 1 {
+                    for j in 0..<n { po[o + j] = f(pa[ia + j], pb[ib + j]) }
+                } else {
+                    var ia = ia, ib = ib
+                    for j in 0..<n { po[o + j] = f(pa[ia], pb[ib]); ia += da; ib += db }
                 }
+                o += n
             }
         }
     }
@@ -75,10 +92,12 @@ enum Kernels {
     @inline(__always)
     private static func scalarLoop<T: Element>(_ k: BinaryKernel, _ a: NDArray, _ s: Double, _ reverse: Bool, _ out: NDArray, _: T.Type) {
         let pa = a.buffer(T.self), po = out.buffer(T.self), c = T(double: s)
-        if reverse {
-            for i in 0..<po.count { po[i] = k.apply(c, pa[i]) }
-        } else {
-            for i in 0..<po.count { po[i] = k.apply(pa[i], c) }
+        switch (k, reverse) {
+        case (.add, _): for i in 0..<po.count { po[i] = T.add(pa[i], c) }
+        case (.mul, _): for i in 0..<po.count { po[i] = T.mul(pa[i], c) }
+        case (.sub, false): for i in 0..<po.count { po[i] = T.sub(pa[i], c) }
+        case (_, true): for i in 0..<po.count { po[i] = k.apply(c, pa[i]) }
+        case (_, false): for i in 0..<po.count { po[i] = k.apply(pa[i], c) }
         }
     }
 

@@ -14,25 +14,42 @@ extension Kernels {
     }
 
     private static func reduceLoop<T: Element>(_ k: ReduceKernel, _ x: NDArray, _ axes: Set<Int>, _ out: NDArray, _: T.Type) {
-        let px = x.buffer(T.self), po = out.buffer(T.self)
+        let po = out.buffer(T.self)
         let keptShape = x.shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element }
+        switch k {
+        case .sum:
+            po.update(repeating: T.zero)
+            reduceInto(x, axes, keptShape, po) { (acc: T, v: T) in T.add(acc, v) }
+        case .prod:
+            po.update(repeating: T.one)
+            reduceInto(x, axes, keptShape, po) { (acc: T, v: T) in T.mul(acc, v) }
+        case .max, .min:
+            // Start from each group's first element (the caller rejects empty inputs).
+            let first = NDArray(context: out.context, storage: out.storage, shape: keptShape, dtype: out.dtype)
+            stridedCopy(x, offset: 0, strides: contiguousStrides(x.shape), into: first)
+            if k == .max {
+                reduceInto(x, axes, keptShape, po) { (acc: T, v: T) in v > acc || v != v ? v : acc }
+            } else {
+                reduceInto(x, axes, keptShape, po) { (acc: T, v: T) in v < acc || v != v ? v : acc }
+            }
+        }
+    }
+
+    /// po[group] = f(po[group], v) over every element of x; runs along the last axis are
+    /// accumulated in a register when that axis is reduced.
+    @inline(__always)
+    private static func reduceInto<T: Element>(_ x: NDArray, _ axes: Set<Int>, _ keptShape: [Int],
+                                               _ po: UnsafeMutableBufferPointer<T>, _ f: (T, T) -> T) {
+        let px = x.buffer(T.self)
         let cs = contiguousStrides(keptShape)
         let so = x.shape.indices.map { axes.contains($0) ? 0 : cs[$0] }
-        let sx = contiguousStrides(x.shape)
-        var first = Array(repeating: true, count: po.count)
-        if k == .sum { po.update(repeating: T.zero); first.withUnsafeMutableBufferPointer { $0.update(repeating: false) } }
-        if k == .prod { po.update(repeating: T.one); first.withUnsafeMutableBufferPointer { $0.update(repeating: false) } }
-        walkRows(x.shape, sx, so) { ix, io, n, dx, dout in
-            var ix = ix, io = io
-            for _ in 0..<n {
-                let v = px[ix]
-                switch k {
-                case .sum: po[io] = T.add(po[io], v)
-                case .prod: po[io] = T.mul(po[io], v)
-                case .max: if first[io] || v > po[io] || v != v { po[io] = v; first[io] = false }
-                case .min: if first[io] || v < po[io] || v != v { po[io] = v; first[io] = false }
-                }
-                ix += dx; io += dout
+        walkRows(x.shape, contiguousStrides(x.shape), so) { ix, io, n, _, dout in
+            if dout == 0 {
+                var acc = po[io]
+                for j in 0..<n { acc = f(acc, px[ix + j]) }
+                po[io] = acc
+            } else {
+                for j in 0..<n { po[io + j] = f(po[io + j], px[ix + j]) }
             }
         }
     }

@@ -1,9 +1,9 @@
-// Convolution and Deconvolution (NCW / NCHW) via im2col + one GEMM per group over the whole
+// Convolution and Deconvolution (NCW / NCHW / NCDHW) via im2col + one GEMM per group over the whole
 // batch. Their gradients are each other: d(conv)/d(data) is a deconvolution with the same
 // weight, d(deconv)/d(data) a convolution, and both weight gradients are `_conv_weight_grad`,
 // whose own gradients are again a deconvolution and a convolution, so every order is recorded.
 
-/// Kernel, stride, dilation and padding in the layout's rank (1 or 2).
+/// Kernel, stride, dilation and padding in the layout's rank (1, 2 or 3).
 private struct Window {
     var kernel: [Int], stride: [Int], dilate: [Int], pad: [Int]
 }
@@ -21,20 +21,25 @@ private func window(_ at: Attrs, rank: Int, op: String) throws -> Window {
             throw AutogradError(.invalidParameter, "\(op): \(name) \(shapeText(v)) must have \(rank) dimension(s) like kernel")
         }
         guard v.allSatisfy({ $0 >= min }) else { throw AutogradError(.invalidParameter, "\(op): \(name) values must be >= \(min), got \(shapeText(v))") }
+        try checkWindowValues(v, name, op: op)
         return v
     }
     guard k.allSatisfy({ $0 >= 1 }) else { throw AutogradError(.invalidParameter, "\(op): kernel values must be >= 1, got \(shapeText(k))") }
+    try checkWindowValues(k, "kernel", op: op)
     return Window(kernel: k, stride: try tuple("stride", 1, min: 1), dilate: try tuple("dilate", 1, min: 1), pad: try tuple("pad", 0, min: 0))
 }
+
+/// The layout of each spatial rank.
+private let layouts = [1: "NCW", 2: "NCHW", 3: "NCDHW"]
 
 /// Spatial rank of an N, C, spatial... input, checking the layout parameter.
 private func spatialRank(_ shape: [Int], _ at: Attrs, op: String) throws -> Int {
     let rank = shape.count - 2
-    guard rank == 1 || rank == 2 else {
-        throw AutogradError(.shapeMismatch, "\(op): expects NCW or NCHW input, got shape \(shapeText(shape))")
+    guard let expected = layouts[rank] else {
+        throw AutogradError(.shapeMismatch, "\(op): expects NCW, NCHW or NCDHW input, got shape \(shapeText(shape))")
     }
-    if let layout = at.optString("layout"), layout != (rank == 1 ? "NCW" : "NCHW") {
-        throw AutogradError(.invalidParameter, "\(op): layout \(layout) is not supported for input of rank \(rank + 2) (NCW and NCHW only)")
+    if let layout = at.optString("layout"), layout != expected {
+        throw AutogradError(.invalidParameter, "\(op): layout \(layout) is not supported for input of rank \(rank + 2) (channels-first only)")
     }
     return rank
 }
@@ -43,20 +48,17 @@ private func spatialRank(_ shape: [Int], _ at: Attrs, op: String) throws -> Int 
 private func convGeometry(_ shape: [Int], _ at: Attrs, op: String) throws -> ConvGeometry {
     let rank = try spatialRank(shape, at, op: op)
     let win = try window(at, rank: rank, op: op)
-    // Expand to 2-D: a 1-D convolution is a 2-D one over a unit height.
-    let lift = { (v: [Int], unit: Int) in rank == 1 ? [unit] + v : v }
-    let k = lift(win.kernel, 1), s = lift(win.stride, 1), d = lift(win.dilate, 1), p = lift(win.pad, 0)
-    let inDims = lift(Array(shape[2...]), 1)
-    var out = [0, 0]
-    for i in 0..<2 {
-        let span = d[i] * (k[i] - 1) + 1
-        guard inDims[i] + 2 * p[i] >= span else {
+    var out: [Int] = []
+    for i in 0..<rank {
+        let span = win.dilate[i] * (win.kernel[i] - 1) + 1, size = shape[2 + i] + 2 * win.pad[i]
+        guard size >= span else {
             throw AutogradError(.shapeMismatch, "\(op): kernel (dilated size \(span)) is larger than the padded input \(shapeText(shape))")
         }
-        out[i] = (inDims[i] + 2 * p[i] - span) / s[i] + 1
+        out.append((size - span) / win.stride[i] + 1)
     }
-    return ConvGeometry(n: shape[0], c: shape[1], h: inDims[0], w: inDims[1], kh: k[0], kw: k[1], sh: s[0], sw: s[1],
-                        ph: p[0], pw: p[1], dh: d[0], dw: d[1], oh: out[0], ow: out[1], rank: rank)
+    return ConvGeometry(n: shape[0], c: shape[1], rank: rank, input: liftToThree(Array(shape[2...]), 1), kernel: liftToThree(win.kernel, 1),
+                        stride: liftToThree(win.stride, 1), pad: liftToThree(win.pad, 0), dilate: liftToThree(win.dilate, 1),
+                        output: liftToThree(out, 1))
 }
 
 /// Geometry of a deconvolution of `shape` (N, C_in, spatial...): the convolution whose input is
@@ -71,6 +73,8 @@ private func deconvGeometry(_ shape: [Int], _ at: Attrs, channels: Int) throws -
     guard adj.count == rank, target.isEmpty || target.count == rank else {
         throw AutogradError(.invalidParameter, "\(op): adj and target_shape must have \(rank) dimension(s) like kernel")
     }
+    try checkWindowValues(adj, "adj", op: op)
+    try checkWindowValues(target, "target_shape", op: op)
     let inDims = Array(shape[2...])
     var pad = win.pad, out = inDims
     for i in 0..<rank {
@@ -87,29 +91,27 @@ private func deconvGeometry(_ shape: [Int], _ at: Attrs, channels: Int) throws -
         out[i] = full - 2 * pad[i] + adj[i]
         guard out[i] >= 1 else { throw AutogradError(.shapeMismatch, "\(op): padding leaves an empty output for input \(shapeText(shape))") }
     }
-    let lift = { (v: [Int], unit: Int) in rank == 1 ? [unit] + v : v }
-    let k = lift(win.kernel, 1), s = lift(win.stride, 1), d = lift(win.dilate, 1), p = lift(pad, 0)
-    let o = lift(out, 1), i = lift(inDims, 1)
-    return ConvGeometry(n: shape[0], c: channels, h: o[0], w: o[1], kh: k[0], kw: k[1], sh: s[0], sw: s[1],
-                        ph: p[0], pw: p[1], dh: d[0], dw: d[1], oh: i[0], ow: i[1], rank: rank)
+    return ConvGeometry(n: shape[0], c: channels, rank: rank, input: liftToThree(out, 1), kernel: liftToThree(win.kernel, 1),
+                        stride: liftToThree(win.stride, 1), pad: liftToThree(pad, 0), dilate: liftToThree(win.dilate, 1),
+                        output: liftToThree(inDims, 1))
 }
 
 /// The window parameters of a geometry, in its layout's rank.
 private func windowParams(_ g: ConvGeometry, groups: Int) -> [String: OpParam] {
-    let pick = { (h: Int, w: Int) -> OpParam in .list((g.rank == 1 ? [w] : [h, w]).map { .int($0) }) }
-    return ["kernel": pick(g.kh, g.kw), "stride": pick(g.sh, g.sw), "dilate": pick(g.dh, g.dw), "pad": pick(g.ph, g.pw),
-            "num_group": .int(groups), "no_bias": .bool(true)]
+    let pick = { (v: [Int]) -> OpParam in .list(v.suffix(g.rank).map { .int($0) }) }
+    return ["kernel": pick([g.kt, g.kh, g.kw]), "stride": pick([g.st, g.sh, g.sw]), "dilate": pick([g.dt, g.dh, g.dw]),
+            "pad": pick([g.pt, g.ph, g.pw]), "num_group": .int(groups), "no_bias": .bool(true)]
 }
 
 /// adj that makes a deconvolution of the geometry's output reproduce its input size exactly.
 private func exactAdj(_ g: ConvGeometry) -> OpParam {
-    let ah = g.h - (g.sh * (g.oh - 1) + g.dh * (g.kh - 1) + 1 - 2 * g.ph)
-    let aw = g.w - (g.sw * (g.ow - 1) + g.dw * (g.kw - 1) + 1 - 2 * g.pw)
-    return .list((g.rank == 1 ? [aw] : [ah, aw]).map { .int($0) })
+    let adj = { (i: Int, s: Int, o: Int, d: Int, k: Int, p: Int) in i - (s * (o - 1) + d * (k - 1) + 1 - 2 * p) }
+    let all = [adj(g.t, g.st, g.ot, g.dt, g.kt, g.pt), adj(g.h, g.sh, g.oh, g.dh, g.kh, g.ph), adj(g.w, g.sw, g.ow, g.dw, g.kw, g.pw)]
+    return .list(all.suffix(g.rank).map { .int($0) })
 }
 
 /// Checks dtypes, groups, the weight and the optional bias of a conv-like op.
-private func checkConvInputs(_ a: ForwardArgs, op: String, inChannels: Int, weightShape: [Int], filters: Int) throws {
+private func checkConvInputs(_ a: ForwardArgs, op: String, weightShape: [Int], filters: Int) throws {
     for (i, t) in a.inputs.enumerated() {
         try sameDType(a[0], t, input: i)
         guard t.dtype.isFloat else { throw AutogradError(.dtypeMismatch, "\(op): requires float32 or float64, got \(t.dtype.rawValue)") }
@@ -119,10 +121,10 @@ private func checkConvInputs(_ a: ForwardArgs, op: String, inChannels: Int, weig
         throw AutogradError(.invalidArgument, "\(op): expects \(noBias ? 2 : 3) inputs with no_bias=\(noBias), got \(a.inputs.count)")
     }
     guard a[1].shape == weightShape else {
-        throw AutogradError(.shapeMismatch, "\(op): weight has shape \(shapeText(a[1].shape)), expected \(shapeText(weightShape))")
+        throw AutogradError(.shapeMismatch, "\(op): Shape inconsistent, Provided = \(shapeText(a[1].shape)), inferred shape=\(shapeText(weightShape))")
     }
     if !noBias, a[2].shape != [filters] {
-        throw AutogradError(.shapeMismatch, "\(op): bias has shape \(shapeText(a[2].shape)), expected [\(filters)]")
+        throw AutogradError(.shapeMismatch, "\(op): Shape inconsistent, Provided = \(shapeText(a[2].shape)), inferred shape=[\(filters)]")
     }
 }
 
@@ -139,7 +141,7 @@ extension Context {
     /// Convolution forward: out (N, F, spatial) = W ⋆ x.
     fileprivate func convolve(_ x: NDArray, _ w: NDArray, _ g: ConvGeometry, filters: Int, groups: Int) throws -> NDArray {
         let cols = g.n * g.outPlane
-        let col = try empty([g.c * g.kernelSize, cols], x.dtype)
+        let col = try empty([g.c, g.kt, g.kh, g.kw, g.n, g.outPlane], x.dtype)
         Kernels.im2col(x, col, g)
         let outT = try empty([filters, g.n, g.outPlane], x.dtype)
         BLAS.gemm(w, col, outT, m: filters / groups, n: cols, k: g.c / groups * g.kernelSize, transA: false, transB: false, batch: groups)
@@ -153,7 +155,7 @@ extension Context {
         let cols = g.n * g.outPlane
         let yT = try empty([filters, g.n, g.outPlane], y.dtype)
         Kernels.swapLeading(y, filters, g.n, g.outPlane, into: yT)
-        let col = try empty([g.c * g.kernelSize, cols], y.dtype)
+        let col = try empty([g.c, g.kt, g.kh, g.kw, g.n, g.outPlane], y.dtype)
         BLAS.gemm(w, yT, col, m: g.c / groups * g.kernelSize, n: cols, k: filters / groups, transA: true, transB: false, batch: groups)
         let out = try zeros([g.n, g.c] + g.inSpatial, y.dtype)
         Kernels.col2imAdd(col, out, g)
@@ -163,12 +165,11 @@ extension Context {
     /// Weight gradient: dW (F, C/groups, kernel) = Σ over batch and positions of dy ⊗ patches of x.
     fileprivate func convWeightGrad(_ x: NDArray, _ dy: NDArray, _ g: ConvGeometry, filters: Int, groups: Int) throws -> NDArray {
         let cols = g.n * g.outPlane
-        let col = try empty([g.c * g.kernelSize, cols], x.dtype)
+        let col = try empty([g.c, g.kt, g.kh, g.kw, g.n, g.outPlane], x.dtype)
         Kernels.im2col(x, col, g)
         let dyT = try empty([filters, g.n, g.outPlane], x.dtype)
         Kernels.swapLeading(dy, filters, g.n, g.outPlane, into: dyT)
-        let kernel = g.rank == 1 ? [g.kw] : [g.kh, g.kw]
-        let dw = try empty([filters, g.c / groups] + kernel, x.dtype)
+        let dw = try empty([filters, g.c / groups] + g.kernel, x.dtype)
         BLAS.gemm(dyT, col, dw, m: filters / groups, n: g.c / groups * g.kernelSize, k: cols, transA: false, transB: true, batch: groups)
         return dw
     }
@@ -183,18 +184,18 @@ private let windowSpecs = [param("kernel", .ints, nil, "window size (1 or 2 dims
                            param("dilate", .ints, .list([]), "default 1"), param("pad", .ints, .list([]), "zero padding, default 0")]
 private let cudnnSpecs = [param("cudnn_tune", .optString(["off", "limited_workspace", "fastest"]), .null, "ignored"),
                           param("cudnn_off", .bool, .bool(false), "ignored"),
-                          param("layout", .optString(["NCW", "NCHW", "NCDHW", "NHWC", "NWC", "NDHWC"]), .null, "NCW or NCHW only")]
+                          param("layout", .optString(["NCW", "NCHW", "NCDHW", "NHWC", "NWC", "NDHWC"]), .null, "channels-first only")]
 private let convSpecs = windowSpecs + [param("num_filter", .int, nil), param("num_group", .int, .int(1)),
                                        param("workspace", .int, .int(1024), "ignored"), param("no_bias", .bool, .bool(false))] + cudnnSpecs
 
 let convOps: [OpDef] = [
     OpDef("Convolution", inputs: ["data", "weight", "bias"], minInputs: 2, params: convSpecs,
-          summary: "1-D/2-D convolution (NCW/NCHW) with stride, pad, dilate and groups; weight (num_filter, C/num_group, *kernel)",
+          summary: "1-D/2-D/3-D convolution (NCW/NCHW/NCDHW) with stride, pad, dilate and groups; weight (num_filter, C/num_group, *kernel)",
           saves: .inputs, forward: { a in
               let x = a[0]
               let g = try convGeometry(x.shape, a.attrs, op: "Convolution")
               let (f, groups) = try filtersAndGroups(a.attrs, channels: g.c, op: "Convolution")
-              try checkConvInputs(a, op: "Convolution", inChannels: g.c, weightShape: [f, g.c / groups] + a.attrs.ints("kernel"), filters: f)
+              try checkConvInputs(a, op: "Convolution", weightShape: [f, g.c / groups] + a.attrs.ints("kernel"), filters: f)
               let out = try a.ctx.convolve(x, a[1], g, filters: f, groups: groups)
               if !a.attrs.bool("no_bias") { Kernels.addChannelBias(out, a[2], n: g.n, c: f, plane: g.outPlane) }
               return ForwardResult(out)
@@ -225,10 +226,10 @@ let convOps: [OpDef] = [
           summary: "transposed convolution (the gradient of Convolution in its data); weight (C_in, num_filter/num_group, *kernel)",
           saves: .inputs, forward: { a in
               let y = a[0]
-              guard y.ndim >= 2 else { throw AutogradError(.shapeMismatch, "Deconvolution: expects NCW or NCHW input, got \(shapeText(y.shape))") }
+              guard y.ndim >= 2 else { throw AutogradError(.shapeMismatch, "Deconvolution: expects NCW, NCHW or NCDHW input, got \(shapeText(y.shape))") }
               let (f, groups) = try filtersAndGroups(a.attrs, channels: y.shape[1], op: "Deconvolution")
               let g = try deconvGeometry(y.shape, a.attrs, channels: f)
-              try checkConvInputs(a, op: "Deconvolution", inChannels: y.shape[1], weightShape: [y.shape[1], f / groups] + a.attrs.ints("kernel"),
+              try checkConvInputs(a, op: "Deconvolution", weightShape: [y.shape[1], f / groups] + a.attrs.ints("kernel"),
                                   filters: f)
               let out = try a.ctx.deconvolve(y, a[1], g, filters: y.shape[1], groups: groups)
               if !a.attrs.bool("no_bias") { Kernels.addChannelBias(out, a[2], n: g.n, c: f, plane: g.inPlane) }

@@ -1,4 +1,4 @@
-// LayerNorm, InstanceNorm, GroupNorm and L2Normalization. Each views its input as
+// InstanceNorm, GroupNorm and L2Normalization (LayerNorm is in Tier2.swift). Each views its input as
 // (outer, n, inner) and normalises over the middle axis; the gradients recompute the
 // statistics with the public ops, so they differentiate again under create_graph.
 
@@ -6,35 +6,30 @@
 private struct NormLayout {
     /// (outer, n, inner): statistics are taken over n.
     var view: [Int]
-    /// The axis gamma and beta run along, and their length.
+    /// The shape in which gamma and beta apply (the data's shape, or its (N, groups, rest) view),
+    /// the axis they run along in it, and their length.
+    var affineShape: [Int]
     var channelAxis: Int
     var channels: Int
     /// Shape of the mean/std outputs (output_mean_var).
     var statShape: [Int]
 }
 
-private func layerNormLayout(_ shape: [Int], _ at: Attrs) throws -> NormLayout {
-    guard !shape.isEmpty else { throw AutogradError(.shapeMismatch, "LayerNorm: data needs at least one axis") }
-    let axis = try normAxis(at.int("axis"), shape.count, "LayerNorm")
-    var stat = shape
-    stat[axis] = 1
-    return NormLayout(view: [shape[..<axis].reduce(1, *), shape[axis], shape[(axis + 1)...].reduce(1, *)],
-                      channelAxis: axis, channels: shape[axis], statShape: stat)
-}
-
 private func instanceNormLayout(_ shape: [Int], _: Attrs) throws -> NormLayout {
     guard shape.count >= 3 else { throw AutogradError(.shapeMismatch, "InstanceNorm: expects (N, C, spatial...), got \(shapeText(shape))") }
-    return NormLayout(view: [shape[0] * shape[1], shape[2...].reduce(1, *), 1], channelAxis: 1, channels: shape[1],
+    return NormLayout(view: [shape[0] * shape[1], shape[2...].reduce(1, *), 1], affineShape: shape, channelAxis: 1, channels: shape[1],
                       statShape: [shape[0], shape[1]])
 }
 
 private func groupNormLayout(_ shape: [Int], _ at: Attrs) throws -> NormLayout {
     let groups = at.int("num_groups")
-    guard shape.count >= 2 else { throw AutogradError(.shapeMismatch, "GroupNorm: expects (N, C, ...), got \(shapeText(shape))") }
+    guard shape.count >= 3 else { throw AutogradError(.shapeMismatch, "GroupNorm: expects (N, C, spatial...), got \(shapeText(shape))") }
     guard groups >= 1, shape[1] % groups == 0 else {
         throw AutogradError(.invalidParameter, "GroupNorm: num_groups \(groups) must divide the channel count \(shape[1])")
     }
-    return NormLayout(view: [shape[0] * groups, shape[1] / groups * shape[2...].reduce(1, *), 1], channelAxis: 1, channels: shape[1],
+    // MXNet 1.x: gamma and beta have one value per group.
+    let rest = shape[1] / groups * shape[2...].reduce(1, *)
+    return NormLayout(view: [shape[0] * groups, rest, 1], affineShape: [shape[0], groups, rest], channelAxis: 1, channels: groups,
                       statShape: [shape[0], groups])
 }
 
@@ -59,7 +54,7 @@ private func normForward(_ c: Context, _ x: NDArray, _ gamma: NDArray, _ beta: N
             for j in 0..<n { r[(o * n + j) * inner + i] = (v[(o * n + j) * inner + i] - mu) / sd }
         }
     }
-    let cs = contiguousStrides(x.shape)[l.channelAxis], ch = l.channels
+    let cs = contiguousStrides(l.affineShape)[l.channelAxis], ch = l.channels
     for k in r.indices {
         let q = (k / cs) % ch
         r[k] = r[k] * gv[q] + bv[q]
@@ -97,11 +92,11 @@ private func normOp(_ name: String, params: [ParamSpec], summary: String, statOu
               let xc = try c.sub(x3, mean1(x3))
               let inv = try c.unary("rsqrt", c.shift(mean1(c.mul(xc, xc)), a.attrs.double("eps")))
               let xhat3 = try c.mul(xc, inv)
-              var kept = [Int](repeating: 1, count: x.ndim)
+              var kept = [Int](repeating: 1, count: l.affineShape.count)
               kept[l.channelAxis] = l.channels
-              let others = Array(0..<x.ndim).filter { $0 != l.channelAxis }
-              let g = a.g
-              let dgamma = a.needs[1] ? try c.sum(c.mul(g, c.reshape(xhat3, x.shape)), axes: others) : nil
+              let others = l.affineShape.indices.filter { $0 != l.channelAxis }
+              let g = try c.reshape(a.g, l.affineShape)
+              let dgamma = a.needs[1] ? try c.sum(c.mul(g, c.reshape(xhat3, l.affineShape)), axes: others) : nil
               let dbeta = a.needs[2] ? try c.sum(g, axes: others) : nil
               guard a.needs[0] else { return [nil, dgamma, dbeta] }
               let dxhat = try c.reshape(c.mul(g, c.reshape(a.input(1), kept)), l.view)
@@ -129,15 +124,12 @@ private func l2Layout(_ shape: [Int], _ mode: String) throws -> [Int] {
 }
 
 let normOps: [OpDef] = [
-    normOp("LayerNorm", params: [param("axis", .int, .int(-1)), param("eps", .double, .double(1e-5)), param("output_mean_var", .bool, .bool(false))],
-           summary: "normalise over one axis, then gamma·x̂ + beta along it; output_mean_var adds mean and std = sqrt(var + eps)",
-           statOutputs: true, layout: layerNormLayout),
     normOp("InstanceNorm", params: [param("eps", .double, .double(1e-3))],
            summary: "normalise each (sample, channel) over its spatial axes, then gamma·x̂ + beta per channel",
            statOutputs: false, layout: instanceNormLayout),
     normOp("GroupNorm", params: [param("num_groups", .int, .int(1)), param("eps", .double, .double(1e-5)),
                                  param("output_mean_var", .bool, .bool(false))],
-           summary: "normalise each sample's channel groups, then gamma·x̂ + beta per channel (gamma, beta: (C,); mean, std: (N, num_groups))",
+           summary: "normalise each sample's channel groups, then gamma·x̂ + beta per group (gamma, beta: (num_groups,); mean, std: (N, num_groups))",
            statOutputs: true, layout: groupNormLayout),
     OpDef("L2Normalization", inputs: ["data"],
           params: [param("eps", .double, .double(1e-10)), param("mode", .string(["instance", "channel", "spatial"]), .string("instance"))],

@@ -1,6 +1,6 @@
 import Glibc
 
-// Pooling (max / avg / sum) over NCW or NCHW. Max pooling keeps the flat position of each
+// Pooling (max / avg / sum) over NCW, NCHW or NCDHW. Max pooling keeps the flat position of each
 // window's first maximum and routes gradients with `_scatter_axis` (whose gradient is
 // `_gather_axis`); avg and sum pooling are linear, and `_pooling_adjoint` is their transpose,
 // each being the other's gradient.
@@ -15,9 +15,12 @@ private struct PoolGeometry {
 private func poolGeometry(_ shape: [Int], _ at: Attrs) throws -> PoolGeometry {
     let op = "Pooling"
     let rank = shape.count - 2
-    guard rank == 1 || rank == 2 else { throw AutogradError(.shapeMismatch, "\(op): expects NCW or NCHW input, got shape \(shapeText(shape))") }
-    if let layout = at.optString("layout"), layout != (rank == 1 ? "NCW" : "NCHW") {
-        throw AutogradError(.invalidParameter, "\(op): layout \(layout) is not supported for input of rank \(rank + 2) (NCW and NCHW only)")
+    let layouts = [1: "NCW", 2: "NCHW", 3: "NCDHW"]
+    guard let expected = layouts[rank] else {
+        throw AutogradError(.shapeMismatch, "\(op): expects NCW, NCHW or NCDHW input, got shape \(shapeText(shape))")
+    }
+    if let layout = at.optString("layout"), layout != expected {
+        throw AutogradError(.invalidParameter, "\(op): layout \(layout) is not supported for input of rank \(rank + 2) (channels-first only)")
     }
     let type = at.string("pool_type")
     guard type != "lp" else { throw AutogradError(.invalidParameter, "\(op): pool_type 'lp' is not supported") }
@@ -38,6 +41,7 @@ private func poolGeometry(_ shape: [Int], _ at: Attrs) throws -> PoolGeometry {
         guard s.count == rank, p.count == rank, s.allSatisfy({ $0 >= 1 }), p.allSatisfy({ $0 >= 0 }) else {
             throw AutogradError(.invalidParameter, "\(op): stride \(shapeText(s)) and pad \(shapeText(p)) must have \(rank) dimension(s), stride >= 1, pad >= 0")
         }
+        try checkWindowValues(k + s + p, "kernel, stride and pad", op: op)
     }
     var out = [Int](repeating: 1, count: rank)
     for i in 0..<rank where !at.bool("global_pool") {
@@ -47,50 +51,50 @@ private func poolGeometry(_ shape: [Int], _ at: Attrs) throws -> PoolGeometry {
         let span = inDims[i] + 2 * p[i] - k[i]
         out[i] = 1 + (convention == "full" ? (span + s[i] - 1) / s[i] : span / s[i])
     }
-    let lift = { (v: [Int], unit: Int) in rank == 1 ? [unit] + v : v }
-    let k2 = lift(k, 1), s2 = lift(s, 1), p2 = lift(p, 0), i2 = lift(inDims, 1), o2 = lift(out, 1)
-    let conv = ConvGeometry(n: shape[0], c: shape[1], h: i2[0], w: i2[1], kh: k2[0], kw: k2[1], sh: s2[0], sw: s2[1],
-                            ph: p2[0], pw: p2[1], dh: 1, dw: 1, oh: o2[0], ow: o2[1], rank: rank)
+    let conv = ConvGeometry(n: shape[0], c: shape[1], rank: rank, input: liftToThree(inDims, 1), kernel: liftToThree(k, 1),
+                            stride: liftToThree(s, 1), pad: liftToThree(p, 0), dilate: [1, 1, 1], output: liftToThree(out, 1))
     return PoolGeometry(conv: conv, type: type, countIncludePad: at.optBool("count_include_pad") ?? true)
 }
 
-/// The clipped window of output (oy, ox) and the divisor of avg pooling (MXNet's rule: the
-/// window clipped to the padded input, or to the input without count_include_pad).
+/// A window's clipped bounds along one axis and its extent for the divisor (MXNet's rule: the
+/// window clipped to the padded input, or to the input itself without count_include_pad).
 @inline(__always)
-private func poolWindow(_ g: PoolGeometry, _ oy: Int, _ ox: Int) -> (h0: Int, h1: Int, w0: Int, w1: Int, size: Int) {
-    let c = g.conv
-    var h0 = oy * c.sh - c.ph, w0 = ox * c.sw - c.pw
-    var h1 = min(h0 + c.kh, c.h + c.ph), w1 = min(w0 + c.kw, c.w + c.pw)
-    var size = (h1 - h0) * (w1 - w0)
-    h0 = max(h0, 0); w0 = max(w0, 0); h1 = min(h1, c.h); w1 = min(w1, c.w)
-    if !g.countIncludePad { size = (h1 - h0) * (w1 - w0) }
-    return (h0, h1, w0, w1, size)
+private func clippedRange(_ o: Int, stride: Int, pad: Int, kernel: Int, size: Int, includePad: Bool) -> (lo: Int, hi: Int, extent: Int) {
+    let start = o * stride - pad, end = min(start + kernel, size + pad)
+    let lo = max(start, 0), hi = max(min(end, size), lo)
+    return (lo, hi, includePad ? max(end - start, 0) : hi - lo)
 }
 
 /// Forward pooling of x into out; for max pooling also the flat in-plane index of each window's first maximum.
 private func poolLoop<T: BinaryFloatingPoint>(_ x: NDArray, _ out: NDArray, _ idx: UnsafeMutableBufferPointer<Double>?, _ g: PoolGeometry,
                                               _: T.Type) throws {
-    let px = x.buffer(T.self), po = out.buffer(T.self), c = g.conv
+    let px = x.buffer(T.self), po = out.buffer(T.self), c = g.conv, incl = g.countIncludePad
     let isMax = g.type == "max", isAvg = g.type == "avg"
     for plane in 0..<(c.n * c.c) {
         let src = plane * c.inPlane
-        for oy in 0..<c.oh {
-            for ox in 0..<c.ow {
-                let win = poolWindow(g, oy, ox), o = plane * c.outPlane + oy * c.ow + ox
-                if isMax {
-                    var best = -T.infinity, at = -1
-                    for h in win.h0..<max(win.h1, win.h0) {
-                        for w in win.w0..<max(win.w1, win.w0) where at < 0 || px[src + h * c.w + w] > best {
-                            best = px[src + h * c.w + w]; at = h * c.w + w
-                        }
+        var o = plane * c.outPlane
+        for oz in 0..<c.ot {
+            let z = clippedRange(oz, stride: c.st, pad: c.pt, kernel: c.kt, size: c.t, includePad: incl)
+            for oy in 0..<c.oh {
+                let y = clippedRange(oy, stride: c.sh, pad: c.ph, kernel: c.kh, size: c.h, includePad: incl)
+                for ox in 0..<c.ow {
+                    let xr = clippedRange(ox, stride: c.sw, pad: c.pw, kernel: c.kw, size: c.w, includePad: incl)
+                    defer { o += 1 }
+                    if isMax {
+                        var best = -T.infinity, at = -1
+                        for zz in z.lo..<z.hi { for yy in y.lo..<y.hi { for xx in xr.lo..<xr.hi {
+                            let i = (zz * c.h + yy) * c.w + xx
+                            if at < 0 || px[src + i] > best { best = px[src + i]; at = i }
+                        } } }
+                        guard at >= 0 else { throw AutogradError(.invalidParameter, "Pooling: a max-pooling window lies entirely in the padding") }
+                        po[o] = best
+                        idx?[o] = Double(at)
+                    } else {
+                        var s: T = 0
+                        for zz in z.lo..<z.hi { for yy in y.lo..<y.hi { for xx in xr.lo..<xr.hi { s += px[src + (zz * c.h + yy) * c.w + xx] } } }
+                        let size = z.extent * y.extent * xr.extent
+                        po[o] = isAvg ? (size > 0 ? s / T(size) : 0) : s
                     }
-                    guard at >= 0 else { throw AutogradError(.invalidParameter, "Pooling: a max-pooling window lies entirely in the padding") }
-                    po[o] = best
-                    idx?[o] = Double(at)
-                } else {
-                    var s: T = 0
-                    for h in win.h0..<max(win.h1, win.h0) { for w in win.w0..<max(win.w1, win.w0) { s += px[src + h * c.w + w] } }
-                    po[o] = isAvg ? (win.size > 0 ? s / T(win.size) : 0) : s
                 }
             }
         }
@@ -99,16 +103,25 @@ private func poolLoop<T: BinaryFloatingPoint>(_ x: NDArray, _ out: NDArray, _ id
 
 /// The transpose of avg/sum pooling: out (zeroed, input shape) += each output gradient spread over its window.
 private func poolAdjointLoop<T: BinaryFloatingPoint>(_ dy: NDArray, _ out: NDArray, _ g: PoolGeometry, _: T.Type) {
-    let pg = dy.buffer(T.self), po = out.buffer(T.self), c = g.conv
+    let pg = dy.buffer(T.self), po = out.buffer(T.self), c = g.conv, incl = g.countIncludePad
     let isAvg = g.type == "avg"
     for plane in 0..<(c.n * c.c) {
         let dst = plane * c.inPlane
-        for oy in 0..<c.oh {
-            for ox in 0..<c.ow {
-                let win = poolWindow(g, oy, ox)
-                var v = pg[plane * c.outPlane + oy * c.ow + ox]
-                if isAvg { v = win.size > 0 ? v / T(win.size) : 0 }
-                for h in win.h0..<max(win.h1, win.h0) { for w in win.w0..<max(win.w1, win.w0) { po[dst + h * c.w + w] += v } }
+        var o = plane * c.outPlane
+        for oz in 0..<c.ot {
+            let z = clippedRange(oz, stride: c.st, pad: c.pt, kernel: c.kt, size: c.t, includePad: incl)
+            for oy in 0..<c.oh {
+                let y = clippedRange(oy, stride: c.sh, pad: c.ph, kernel: c.kh, size: c.h, includePad: incl)
+                for ox in 0..<c.ow {
+                    let xr = clippedRange(ox, stride: c.sw, pad: c.pw, kernel: c.kw, size: c.w, includePad: incl)
+                    var v = pg[o]
+                    o += 1
+                    if isAvg {
+                        let size = z.extent * y.extent * xr.extent
+                        v = size > 0 ? v / T(size) : 0
+                    }
+                    for zz in z.lo..<z.hi { for yy in y.lo..<y.hi { for xx in xr.lo..<xr.hi { po[dst + (zz * c.h + yy) * c.w + xx] += v } } }
+                }
             }
         }
     }
@@ -122,7 +135,7 @@ private let poolSpecs = [
     param("stride", .ints, .list([]), "default 1"), param("pad", .ints, .list([]), "default 0"),
     param("p_value", .optInt, .null, "lp pooling only"),
     param("count_include_pad", .optBool, .null, "avg: count padded cells (None means true)"),
-    param("layout", .optString(["NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"]), .null, "NCW or NCHW only"),
+    param("layout", .optString(["NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"]), .null, "channels-first only"),
 ]
 
 private func floatInput(_ x: NDArray, _ op: String) throws {
@@ -131,7 +144,7 @@ private func floatInput(_ x: NDArray, _ op: String) throws {
 
 let poolingOps: [OpDef] = [
     OpDef("Pooling", inputs: ["data"], params: poolSpecs,
-          summary: "max / avg / sum pooling over NCW or NCHW (global_pool, valid/full conventions, count_include_pad)",
+          summary: "max / avg / sum pooling over NCW, NCHW or NCDHW (global_pool, valid/full conventions, count_include_pad)",
           forward: { a in
               let x = a[0]
               try floatInput(x, "Pooling")

@@ -1,19 +1,4 @@
-// Embedding, sort/argsort, cumsum, pad, slice_like, SequenceMask and UpSampling (nearest).
-
-/// A `slice` that reverses `axis` (the adjoint building block of cumsum).
-private func flip(_ c: Context, _ x: NDArray, axis: Int) throws -> NDArray {
-    let none = [OpParam](repeating: .null, count: axis + 1)
-    var step = [OpParam](repeating: .int(1), count: axis + 1)
-    step[axis] = .int(-1)
-    return try c.op("slice", [x], ["begin": .list(none), "end": .list(none), "step": .list(step)])
-}
-
-/// topk's attributes for a full sort along `axis` (nil: the flattened array).
-private func fullSortAttrs(_ shape: [Int], axis: Int?, ascending: Bool, retTyp: String, dtype: DType) throws -> Attrs {
-    let n = try axis.map { shape[try normAxis($0, shape.count, "sort")] } ?? shape.reduce(1, *)
-    return Attrs(names: ["axis", "k", "ret_typ", "is_ascend", "dtype"],
-                 values: [axis.map { .int($0) } ?? .none, .int(n), .string(retTyp), .bool(ascending), .dtype(dtype)])
-}
+// pad, slice_like, SequenceMask and UpSampling (nearest).
 
 /// Source index along each padded axis (−1 where constant padding applies).
 private func padSource(_ i: Int, before: Int, dim: Int, mode: String) -> Int {
@@ -34,6 +19,7 @@ private func padMap(_ shape: [Int], _ at: Attrs) throws -> (outShape: [Int], map
     guard w.count == 2 * shape.count, w.allSatisfy({ $0 >= 0 }), w[0...3].allSatisfy({ $0 == 0 }) else {
         throw AutogradError(.invalidParameter, "pad: pad_width needs \(2 * shape.count) non-negative values with zeros for the first two axes, got \(shapeText(w))")
     }
+    try checkWindowValues(w, "pad_width", op: "pad")
     for i in shape.indices where mode == "reflect" && (w[2 * i] >= shape[i] || w[2 * i + 1] >= shape[i]) && (w[2 * i] + w[2 * i + 1]) > 0 {
         throw AutogradError(.invalidParameter, "pad: reflect padding \(w[2 * i]),\(w[2 * i + 1]) must be smaller than the axis size \(shape[i])")
     }
@@ -105,65 +91,6 @@ private func upsampleFactors(_ inputs: [[Int]], scale: Int) throws -> [Int] {
 }
 
 let sequenceOps: [OpDef] = [
-    OpDef("Embedding", inputs: ["data", "weight"],
-          params: [param("input_dim", .int, nil), param("output_dim", .int, nil), param("dtype", .dtype, .string("float32")),
-                   param("sparse_grad", .bool, .bool(false), "ignored (dense gradients)")],
-          summary: "rows of weight (input_dim, output_dim) picked by index (float, clipped); output data.shape + (output_dim,)",
-          saves: .inputs, forward: { a in
-              let idx = a[0], w = a[1], rows = a.attrs.int("input_dim"), cols = a.attrs.int("output_dim")
-              guard w.shape == [rows, cols] else {
-                  throw AutogradError(.shapeMismatch, "Embedding: weight has shape \(shapeText(w.shape)), expected [\(rows),\(cols)]")
-              }
-              guard w.dtype.isFloat else { throw AutogradError(.dtypeMismatch, "Embedding: weight must be float32 or float64") }
-              let pos = try indexValues(idx, n: rows, mode: "clip", op: "Embedding")
-              let out = try a.ctx.empty(idx.shape + [cols], w.dtype)
-              Kernels.take(w, pos, axis: 0, into: out)
-              return ForwardResult(out)
-          }, vjp: { a in
-              [nil, try a.ctx.op("_take_backward", [a.g, a.input(0)], ["axis": .int(0), "dim": .int(a.attrs.int("input_dim"))])]
-          }),
-    OpDef("sort", inputs: ["data"], params: [param("axis", .optInt, .int(-1)), param("is_ascend", .bool, .bool(true))],
-          summary: "sorted values along an axis (None: flattened)", forward: { a in
-              let attrs = try fullSortAttrs(a[0].shape, axis: a.attrs.optInt("axis"), ascending: a.attrs.bool("is_ascend"),
-                                            retTyp: "value", dtype: .float32)
-              return try OpTable.get("topk").forward(ForwardArgs(ctx: a.ctx, inputs: a.inputs, attrs: attrs))
-          }, vjp: { a in
-              let topk = OpTable.get("topk")
-              let attrs = try fullSortAttrs(a.inputMeta[0].shape, axis: a.attrs.optInt("axis"), ascending: a.attrs.bool("is_ascend"),
-                                            retTyp: "value", dtype: .float32)
-              return try topk.vjp!(VJPArgs(ctx: a.ctx, savedInputs: a.savedInputs, savedOutputs: a.savedOutputs, inputMeta: a.inputMeta,
-                                           grads: a.grads, aux: a.aux, attrs: attrs, needs: a.needs, payload: a.payload))
-          }),
-    OpDef("argsort", inputs: ["data"],
-          params: [param("axis", .optInt, .int(-1)), param("is_ascend", .bool, .bool(true)), param("dtype", .dtype, .string("float32"))],
-          summary: "indices that sort along an axis (None: flattened); ties keep their order", forward: { a in
-              let attrs = try fullSortAttrs(a[0].shape, axis: a.attrs.optInt("axis"), ascending: a.attrs.bool("is_ascend"),
-                                            retTyp: "indices", dtype: a.attrs.dtype("dtype")!)
-              return try OpTable.get("topk").forward(ForwardArgs(ctx: a.ctx, inputs: a.inputs, attrs: attrs))
-          }, vjp: nil),
-    OpDef("cumsum", inputs: ["a"], params: [param("axis", .optInt, .null, "None: over the flattened array"), param("dtype", .optDType, .null)],
-          summary: "cumulative sum along an axis", forward: { a in
-              let x = a[0]
-              let axis = try a.attrs.optInt("axis").map { try normAxis($0, x.ndim, "cumsum") }
-              let shape = axis == nil ? [x.size] : x.shape, ax = axis ?? 0
-              let (outer, n, inner) = (shape[..<ax].reduce(1, *), shape[ax], shape[(ax + 1)...].reduce(1, *))
-              var v = x.toDoubles()
-              for o in 0..<outer {
-                  for i in 0..<inner {
-                      var s = 0.0
-                      for j in 0..<n { s += v[(o * n + j) * inner + i]; v[(o * n + j) * inner + i] = s }
-                  }
-              }
-              let out = try a.ctx.empty(shape, a.attrs.dtype("dtype") ?? x.dtype)
-              Kernels.fill(out, v)
-              return ForwardResult(out)
-          }, vjp: { a in
-              let c = a.ctx, shape = a.inputMeta[0].shape
-              let axis = try a.attrs.optInt("axis").map { try normAxis($0, shape.count, "cumsum") } ?? 0
-              // The adjoint of a running sum is the running sum from the end.
-              let rev = try flip(c, c.op("cumsum", [flip(c, a.g, axis: axis)], ["axis": .int(axis)]), axis: axis)
-              return [try c.reshape(rev, shape)]
-          }),
     OpDef("pad", aliases: ["Pad"], inputs: ["data"], params: padSpecs,
           summary: "pad a 4-D/5-D array's spatial axes (constant, edge or reflect)", forward: { a in
               let x = a[0]
@@ -247,6 +174,7 @@ let sequenceOps: [OpDef] = [
                   throw AutogradError(.invalidParameter, "UpSampling: sample_type 'bilinear' is not supported")
               }
               let scale = a.attrs.int("scale")
+              try checkWindowValues([scale], "scale", op: "UpSampling")
               guard scale >= 1, a.attrs.int("num_args") == a.inputs.count else {
                   throw AutogradError(.invalidParameter, "UpSampling: scale must be >= 1 and num_args must equal the number of inputs")
               }

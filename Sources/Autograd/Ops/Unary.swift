@@ -201,8 +201,10 @@ let unaryOps: [OpDef] = [
                   let dgamma = a.needs[1] ? try c.reshape(c.sum(c.mul(a.g, c.mul(x, neg)), axes: axes), a.input(1).shape) : nil
                   return [dx, dgamma]
               case "rrelu":
-                  let slopes = try a.aux.first ?? c.full(like: x, (a.attrs.double("lower_bound") + a.attrs.double("upper_bound")) / 2)
-                  return [try c.mul(a.g, c.add(pos, c.mul(c.oneMinus(pos), slopes)))]
+                  // Training drew one slope per element (kept as aux); otherwise the slope is the bounds' mean.
+                  let neg = try c.oneMinus(pos)
+                  let slope = try a.aux.first.map { try c.mul(neg, $0) } ?? c.scale(neg, (a.attrs.double("lower_bound") + a.attrs.double("upper_bound")) / 2)
+                  return [try c.mul(a.g, c.add(pos, slope))]
               default: // gelu: Φ(x) + x φ(x)
                   let cdf = try c.scale(c.shift(c.unary("erf", c.scale(x, 1 / sqrt2)), 1), 0.5)
                   let pdf = try c.scale(c.unary("exp", c.scale(c.mul(x, x), -0.5)), 1 / (2 * Double.pi).squareRoot())

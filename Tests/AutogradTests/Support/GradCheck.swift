@@ -88,13 +88,19 @@ struct GradChecker {
         weights2 = Array(weights2.prefix(checked.count))
     }
 
+    /// Runs the case's op through the table (internal adjoint ops included, unlike `invoke`).
+    func runOp(_ xs: [NDArray]) throws -> [NDArray] {
+        let def = OpTable.get(c.op)
+        return try ctx.run(def, xs, def.parse(c.params))
+    }
+
     func arrays(_ vals: [[Double]]) throws -> [NDArray] {
         try zip(c.inputs, vals).map { try ctx.array($1, shape: $0.0, dtype: .float64) }
     }
 
     func forwardOutputs(_ vals: [[Double]]) throws -> [NDArray] {
         let xs = try arrays(vals)
-        return try c.train ? ctx.trainMode { try ctx.invoke(c.op, xs, c.params) } : ctx.invoke(c.op, xs, c.params)
+        return try c.train ? ctx.trainMode { try runOp(xs) } : runOp(xs)
     }
 
     /// L = Σ_k <w_k, y_k> over float outputs.
@@ -111,7 +117,7 @@ struct GradChecker {
         let xs = try arrays(vals)
         for i in checked { ctx.attachGrad(xs[i]) }
         return try ctx.record(trainMode: c.train) {
-            let ys = try ctx.invoke(c.op, xs, c.params)
+            let ys = try runOp(xs)
             let hg = try zip(ys, weights).map { y, w in try ctx.array(w, shape: y.shape, dtype: y.dtype) }
             let heads = zip(ys, hg).filter { $0.0.isInGraph }
             let gs = try ctx.grad(heads.map(\.0), variables: checked.map { xs[$0] }, headGrads: heads.map(\.1),
