@@ -75,6 +75,8 @@ def test_sequential_names_and_collect_params():
     assert names == [prefix + n for n in ("dense0_weight", "dense0_bias", "dense1_weight", "dense1_bias")]
     assert list(net.collect_params(".*bias").keys()) == [names[1], names[3]]
     assert len(net) == 2 and isinstance(net[1], nn.Dense)
+    assert repr(net) == "Sequential(\n  (0): Dense(None -> 4, linear)\n  (1): Dense(None -> 2, linear)\n)"
+    assert repr(nn.Dense(3, activation="relu", in_units=5)) == "Dense(5 -> 3, Activation(relu))"
     hnet = nn.HybridSequential()
     hnet.add(nn.Dense(3, in_units=2))
     hnet.hybridize()

@@ -61,7 +61,7 @@ class Dense(HybridBlock):
     def __repr__(self):
         shape = self.weight.shape
         return "Dense(%s -> %d, %s)" % (shape[1] if shape and shape[1] else None, shape[0],
-                                         "linear" if self.act is None else self.act._act_type)
+                                         "linear" if self.act is None else repr(self.act))
 
 
 class Dropout(HybridBlock):
