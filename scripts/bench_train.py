@@ -7,9 +7,10 @@
 numpy (Xavier-uniform, seeded). ``run`` trains the MLP (64-128-10, ReLU, softmax
 cross-entropy, SGD lr 0.05 momentum 0.9, batch 32) from those weights with the same batch
 order: with MXNet Gluon in-process (imperative, then hybridized) and with tensord through
-the Python client (``gluon.TrainStep``: one request per step; and the eager MXNet-style
-loop for reference). Rounds alternate so machine load hits both alike; the time per epoch
-is the median over all epochs after the first of each round.
+the Python client (``gluon.TrainStep``: one request per step; and, for reference, the eager
+MXNet-style loop at one request per operator, waiting for each or pipelined). Rounds
+alternate so machine load hits all alike; the time per epoch is the median over all epochs
+after the first of each round.
 """
 
 import argparse
@@ -77,10 +78,11 @@ def train_mxnet(data, hybridize):
     return times, losses, float((pred == data["y_test"]).mean())
 
 
-def train_tensord(data, fused):
+def train_tensord(data, fused, pipelined=False):
     from tensord import gluon, mx
     from tensord.mx import autograd, nd
     mx.reset(os.environ.get("TENSORD_URL"))
+    mx.set_pipelining(pipelined)
     net = gluon.nn.Sequential()
     net.add(gluon.nn.Dense(HIDDEN, activation="relu", in_units=data["w0"].shape[1]),
             gluon.nn.Dense(CLASSES, in_units=HIDDEN))
@@ -116,9 +118,10 @@ def train_tensord(data, fused):
 def run(path, rounds):
     import mxnet
     data = dict(np.load(path))
-    runs = {"mxnet": [], "mxnet-hybrid": [], "tensord": [], "tensord-eager": []}
+    runs = {"mxnet": [], "mxnet-hybrid": [], "tensord": [], "tensord-eager": [], "tensord-eager-pl": []}
     trainers = {"mxnet": lambda: train_mxnet(data, False), "mxnet-hybrid": lambda: train_mxnet(data, True),
-                "tensord": lambda: train_tensord(data, True), "tensord-eager": lambda: train_tensord(data, False)}
+                "tensord": lambda: train_tensord(data, True), "tensord-eager": lambda: train_tensord(data, False),
+                "tensord-eager-pl": lambda: train_tensord(data, False, pipelined=True)}
     for r in range(rounds):
         for name in (runs if r % 2 == 0 else reversed(list(runs))):
             runs[name].append(trainers[name]())
@@ -127,7 +130,7 @@ def run(path, rounds):
         epochs = [t for times, _, _ in results for t in times[1:]]
         accuracy = results[-1][2]
         summary[name] = (statistics.median(epochs), accuracy, results[-1][1][-1])
-        print("%-14s time/epoch median %.4f s (min %.4f)  final loss %.4f  test accuracy %.2f%%"
+        print("%-16s time/epoch median %.4f s (min %.4f)  final loss %.4f  test accuracy %.2f%%"
               % (name, summary[name][0], min(epochs), summary[name][2], 100 * accuracy))
     # The peer is MXNet's faster mode (normally hybridized).
     peer = min(("mxnet", "mxnet-hybrid"), key=lambda k: summary[k][0])
