@@ -42,5 +42,5 @@ done
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 python3 scripts/bench_train.py prepare "$work/data.npz"
 TENSORD_URL="http://127.0.0.1:$port" PYTHONPATH="$root/clients/python/src" \
-  timeout 600 "$venv/bin/python" scripts/bench_train.py run "$work/data.npz" "$@"
+  timeout 600 "$venv/bin/python" -u scripts/bench_train.py run "$work/data.npz" "$@"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
