@@ -12,3 +12,10 @@ from .context import Context, cpu, current_context, gpu, num_gpus  # noqa: F401
 from .ndarray import NDArray  # noqa: F401
 
 ndarray = nd
+
+
+def __getattr__(name):  # mx.gluon and mx.init load lazily (tensord.gluon imports this package)
+    if name in ("gluon", "init"):
+        import importlib
+        return importlib.import_module({"gluon": "tensord.gluon", "init": "tensord.gluon.init"}[name])
+    raise AttributeError("module 'tensord.mx' has no attribute %r" % name)

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Real data end to end: builds tensord (release; TENSORD_BUILD_CONFIG=debug for a debug build),
+# starts it on a free loopback port, installs scikit-learn if missing, runs
+# examples/digits_mlp.py and examples/digits_cnn.py and fails if either test accuracy is below
+# 95% (or a run takes over 4 minutes). The CNN is skipped, with a message, when the server's
+# operator catalog has no Convolution/Pooling.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+source scripts/deps.sh
+ensure_build_deps
+pip_ensure numpy:numpy sklearn:scikit-learn
+
+config=${TENSORD_BUILD_CONFIG:-release}
+swift build -c "$config" --product tensord >&2
+bin="$(swift build -c "$config" --show-bin-path)/tensord"
+
+work=$(mktemp -d)
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+"$bin" --host 127.0.0.1 --port 0 2>"$work/log" &
+pid=$!
+port=""
+for _ in $(seq 1 200); do
+  port=$(sed -nE 's/.*"msg":"listening".*"port":([0-9]+).*/\1/p' "$work/log" | head -1)
+  [ -n "$port" ] && break
+  sleep 0.05
+done
+[ -n "$port" ] || { echo "digits: tensord did not report its port" >&2; cat "$work/log" >&2; exit 1; }
+export TENSORD_URL="http://127.0.0.1:$port"
+export PYTHONPATH="$root/clients/python/src${PYTHONPATH:+:$PYTHONPATH}"
+
+status=0
+run_example() {  # name script
+  local name=$1 script=$2
+  echo "== $name" >&2
+  if ! timeout 240 python3 "examples/$script" | tee "$work/$name.out"; then
+    echo "digits: $name failed" >&2; status=1; return
+  fi
+  python3 - "$work/$name.out" "$name" <<'PY' || status=1
+import json, sys
+lines = [l for l in open(sys.argv[1]) if l.startswith("RESULT ")]
+if not lines:
+    sys.exit("digits: %s printed no RESULT line" % sys.argv[2])
+acc = json.loads(lines[-1][len("RESULT "):])["test_accuracy"]
+if acc < 0.95:
+    sys.exit("digits: %s test accuracy %.2f%% is below 95%%" % (sys.argv[2], 100 * acc))
+print("digits: %s test accuracy %.2f%% >= 95%%: ok" % (sys.argv[2], 100 * acc), file=sys.stderr)
+PY
+}
+
+run_example digits_mlp digits_mlp.py
+if curl -sf "$TENSORD_URL/v1/ops/Convolution" >/dev/null && curl -sf "$TENSORD_URL/v1/ops/Pooling" >/dev/null; then
+  run_example digits_cnn digits_cnn.py
+else
+  echo "digits: SKIP digits_cnn: this tensord has no Convolution/Pooling operators yet" >&2
+fi
+exit $status
