@@ -106,7 +106,8 @@ extension Context {
             if n.isVariable { arguments.append(name) }
             index[ObjectIdentifier(n)] = nodes.count
             nodes.append(.init(id: nodes.count, op: n.op?.name ?? "null", name: name, inputs: inputs, shape: meta.shape,
-                               dtype: meta.dtype, gradReq: n.isVariable ? n.gradReq : nil, isVariable: n.isVariable))
+                               dtype: meta.dtype, gradReq: n.isVariable ? n.gradReq : nil, isVariable: n.isVariable,
+                               variableID: n.isVariable ? n.id : nil))
         }
         return GraphSymbol(nodes: nodes, heads: [index[ObjectIdentifier(root)]!], arguments: arguments)
     }

@@ -100,9 +100,12 @@ public struct GraphSymbol: Sendable {
         public let dtype: DType
         public let gradReq: GradReq?
         public let isVariable: Bool
+        /// For variables, the engine's variable id (`NDArray.variableID` of the marked array); nil otherwise.
+        public let variableID: Int?
 
         /// A node as data (tests and renderers may build symbols by hand).
-        public init(id: Int, op: String, name: String, inputs: [Int], shape: [Int], dtype: DType, gradReq: GradReq?, isVariable: Bool) {
+        public init(id: Int, op: String, name: String, inputs: [Int], shape: [Int], dtype: DType, gradReq: GradReq?, isVariable: Bool,
+                    variableID: Int? = nil) {
             self.id = id
             self.op = op
             self.name = name
@@ -111,6 +114,7 @@ public struct GraphSymbol: Sendable {
             self.dtype = dtype
             self.gradReq = gradReq
             self.isVariable = isVariable
+            self.variableID = variableID
         }
     }
     /// Nodes in recording order; inputs refer to earlier ids.

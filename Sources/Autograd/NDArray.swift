@@ -39,6 +39,10 @@ public final class NDArray {
         return node
     }
 
+    /// Identifies the variable node behind a marked array (matches `GraphSymbol.Node.variableID`);
+    /// nil if the array is not a marked variable.
+    public var variableID: Int? { variableNode?.id }
+
     /// The gradient buffer (aliases it: later backwards show through); nil if not marked.
     public var grad: NDArray? { variableNode?.gradBuffer }
 

@@ -87,8 +87,8 @@ enum DTO {
         }
     }
 
-    /// `Symbol`.
-    static func symbol(_ symbol: GraphSymbol) -> JSONOut {
+    /// `Symbol`; variable nodes say whether the last backward reached them (`reached`: variable ids).
+    static func symbol(_ symbol: GraphSymbol, reached: Set<Int> = []) -> JSONOut {
         object([
             ("nodes", .array(symbol.nodes.map { node in
                 var members: [(String, JSONOut)] = [
@@ -97,6 +97,7 @@ enum DTO {
                 ]
                 if let req = node.gradReq { members.append(("grad_req", .string(req.rawValue))) }
                 members.append(("is_variable", .bool(node.isVariable)))
+                if node.isVariable { members.append(("grad_reached", .bool(GraphRendering.isReached(node, reached)))) }
                 return object(members)
             })),
             ("heads", ints(symbol.heads)),

@@ -168,10 +168,12 @@ enum Handlers {
     static func graph(_ ctx: RequestContext, _ session: Session) throws(APIError) -> Reply {
         let format = try Negotiation.graphFormat(ctx.request, format: ctx.query("format"))
         let symbol = try session.symbol(of: ctx.parameter("aid"))
+        // `?highlight=false` draws no node as reached; the JSON always reports `grad_reached`.
+        let highlighted = (try ctx.queryBool("highlight") ?? true) ? session.lastBackwardReached : []
         switch format {
-        case .json: return .json(DTO.symbol(symbol))
-        case .svg: return Reply(status: 200, contentType: "image/svg+xml", body: try GraphRendering.svg(symbol))
-        case .dot: return Reply(status: 200, contentType: "text/vnd.graphviz", body: try GraphRendering.dot(symbol))
+        case .json: return .json(DTO.symbol(symbol, reached: session.lastBackwardReached))
+        case .svg: return Reply(status: 200, contentType: "image/svg+xml", body: try GraphRendering.svg(symbol, highlighted: highlighted))
+        case .dot: return Reply(status: 200, contentType: "text/vnd.graphviz", body: try GraphRendering.dot(symbol, highlighted: highlighted))
         }
     }
 

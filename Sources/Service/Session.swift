@@ -83,6 +83,9 @@ final class Session {
     /// The API error a custom function's program raised inside the engine (which only passes
     /// its own error type through); reported instead of the engine's wrapper.
     private var functionFailure: APIError?
+    /// Variable ids (`NDArray.variableID`) whose gradient the last successful backward or grad
+    /// reached; graph renderings highlight them.
+    private(set) var lastBackwardReached: Set<Int> = []
     private var nextArrayNumber = 0
     private var nextScopeNumber = 0
     private var nextFunctionNumber = 0
@@ -347,7 +350,9 @@ final class Session {
         try engine { () throws(AutogradError) in
             try context.backward(heads, headGrads: grads, retainGraph: retainGraph, trainMode: trainMode)
         }
-        return watched.filter { $0.1.freshGrad }.map(\.0)
+        let reached = watched.filter { $0.1.freshGrad }
+        lastBackwardReached = Set(reached.compactMap { $0.1.variableID })
+        return reached.map(\.0)
     }
 
     /// `POST .../grad` and the `grad` step: new gradient arrays, one per variable.
@@ -371,6 +376,7 @@ final class Session {
             try context.grad(heads, variables: variables, headGrads: grads, retainGraph: retainGraph,
                              createGraph: createGraph, trainMode: trainMode)
         }
+        lastBackwardReached = Set(variables.compactMap(\.variableID))
         return store(results, ids: ids, in: table)
     }
 
