@@ -75,6 +75,8 @@ export class NDArray {
   backward(options?: { headGrads?: Array<ArrayRef | null>; retainGraph?: boolean; trainMode?: boolean }): Promise<{ updated: string[] }>;
   detach(): Promise<NDArray>;
   symbol(options?: { format?: "svg" | "dot" }): Promise<any>;
+  /** get_symbol drawn as an SVG string (same as `symbol({ format: "svg" })`). */
+  svg(): Promise<string>;
   release(): Promise<null>;
 }
 

@@ -344,6 +344,8 @@ export class NDArray {
     const accept = format === "svg" ? "image/svg+xml" : format === "dot" ? "text/vnd.graphviz" : "application/json";
     return this.session.request("GET", `/arrays/${encodeURIComponent(this.id)}/graph${q}`, { accept });
   }
+  /** get_symbol drawn as an SVG string (variables the last backward reached are highlighted). */
+  svg() { return this.symbol({ format: "svg" }); }
   release() { return this.session.request("DELETE", `/arrays/${encodeURIComponent(this.id)}`); }
 }
 

@@ -134,6 +134,7 @@ test("catalog operators are methods, get_symbol returns SVG", async () => {
     const svg = await y.symbol({ format: "svg" });
     assert.match(svg, /^<svg|<\?xml/);
     assert.match(svg, /broadcast_mul/);
+    assert.equal(await y.svg(), svg);
   } finally { await s.delete(); }
 });
 

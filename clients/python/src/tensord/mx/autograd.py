@@ -1,5 +1,7 @@
 """``mx.autograd``: recording scopes, backward, grad and custom Functions, run by the server."""
 
+import html
+
 from ..client import to_param
 from ..errors import TensordError
 from . import _state
@@ -174,6 +176,22 @@ class Symbol:
 
     def to_dot(self):
         return self._session.graph(self._head_id, format="dot")
+
+    def _repr_svg_(self):
+        """Jupyter: the graph as SVG drawn by the server (variables the last backward reached are
+        highlighted); ``None`` (plain repr) when the server cannot draw it, e.g. a freed graph."""
+        try:
+            return self.to_svg()
+        except TensordError:
+            return None
+
+    def _repr_html_(self):
+        """Jupyter: the SVG under a caption naming the outputs; ``None`` like ``_repr_svg_``."""
+        svg = self._repr_svg_()
+        if svg is None:
+            return None
+        return '<div class="tensord-symbol"><div><code>%s</code></div>%s</div>' % (
+            html.escape(repr(self)), svg)
 
     def __repr__(self):
         return "<Symbol %s>" % ", ".join(self.list_outputs())

@@ -1,5 +1,6 @@
 """``NDArray``: a handle to an array in a tensord session, behaving like ``mxnet.nd.NDArray``."""
 
+import html
 import numbers
 
 import numpy as np
@@ -10,6 +11,9 @@ from . import _state
 from .context import Context, cpu
 
 __all__ = ["NDArray", "invoke", "invoke_one", "check_grad_req", "add_tracer", "remove_tracer"]
+
+#: Arrays with more elements show no values in ``_repr_html_`` (they are not fetched).
+HTML_PREVIEW_MAX_ELEMENTS = 10_000
 
 #: The grad_req names MXNet's Python layer accepts (anything else is a KeyError).
 GRAD_REQS = {"null": 0, "write": 1, "add": 3}
@@ -215,6 +219,21 @@ class NDArray:
         shape_info = "x".join("%d" % d for d in self.shape)
         return "\n%s\n<%s %s @%s>" % (str(self.asnumpy()), self.__class__.__name__, shape_info,
                                       self.context)
+
+    def _repr_html_(self):
+        """Jupyter: a small table of shape, dtype, grad_req and a preview of the values."""
+        info = self._session.array(self._id)
+        size = int(np.prod(info["shape"], dtype=np.int64))
+        if size <= HTML_PREVIEW_MAX_ELEMENTS:
+            values = np.array2string(self.asnumpy(), threshold=20, edgeitems=3)
+        else:
+            values = "(%d elements, not fetched)" % size
+        rows = [("id", self._id), ("shape", str(tuple(info["shape"]))),
+                ("dtype", info["dtype"]), ("grad_req", info.get("grad_req") or "none"),
+                ("values", values)]
+        cells = "".join('<tr><th style="text-align:left">%s</th><td><pre style="margin:0">%s</pre></td></tr>'
+                        % (name, html.escape(str(value))) for name, value in rows)
+        return '<table class="tensord-ndarray">%s</table>' % cells
 
     def __len__(self):
         return self.shape[0]
