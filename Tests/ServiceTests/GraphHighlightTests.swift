@@ -31,7 +31,7 @@ import Wire
         let graph = client.call("GET", "\(s)/arrays/\(aid)/graph")
         #expect(graph.status == 200, "\(graph.text)")
         return (graph["nodes"]?.array ?? []).filter { $0["is_variable"]?.bool == true }.map { node in
-            (ints(node["id"]).first ?? -1, ints(node["shape"]), node["grad_reached"]?.bool)
+            (Int(node["id"]?.number?.double ?? -1), ints(node["shape"]), node["grad_reached"]?.bool)
         }
     }
 
