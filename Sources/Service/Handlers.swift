@@ -23,6 +23,11 @@ enum Handlers {
         return Reply(status: 200, contentType: "application/yaml", body: document)
     }
 
+    /// Prometheus text exposition; scrapers' `Accept` headers are not checked (there is one format).
+    static func metrics(_ ctx: RequestContext) throws(APIError) -> Reply {
+        Reply(status: 200, contentType: Metrics.contentType, body: Array(ctx.service.metricsText().utf8))
+    }
+
     /// The built-in dashboard (an HTML page polling this API).
     static func dashboard(_ ctx: RequestContext) throws(APIError) -> Reply {
         Reply(status: 200, headers: [("Cache-Control", "no-cache")], contentType: "text/html; charset=utf-8",

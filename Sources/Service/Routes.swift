@@ -43,6 +43,7 @@ enum Routes {
         Route("GET", "/livez", Handlers.livez),
         Route("GET", "/readyz", Handlers.readyz),
         Route("GET", "/openapi.yaml", produces: .negotiated, Handlers.openAPI),
+        Route("GET", "/metrics", produces: .negotiated, Handlers.metrics),
         Route("GET", "/v1/ops", Handlers.listOps),
         Route("GET", "/v1/ops/{op}", Handlers.getOp),
 

@@ -16,6 +16,45 @@ public struct RequestLog: Sendable {
     public let durationMicroseconds: Int
     /// The `{sid}` of the route, when it names a session.
     public let sessionID: String?
+    /// The request id echoed in `X-Request-Id` (the client's, or one generated here).
+    public let requestID: String
+}
+
+/// Request ids: the client's `X-Request-Id` when it is 1-128 visible ASCII characters, else 16
+/// random bytes as 32 lower-case hex digits.
+enum RequestID {
+    static let maxLength = 128
+
+    /// The id for a request carrying `header` (the value of its `X-Request-Id`, if any).
+    static func id(for header: String?) -> String {
+        if let header, valid(header) { return header }
+        let bytes = SessionID.randomBytes(16) ?? fallbackBytes()
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Whether a client's id can be echoed and logged as is: 1-128 bytes of 0x21-0x7E.
+    static func valid(_ text: String) -> Bool {
+        var count = 0
+        for byte in text.utf8 {
+            guard byte >= 0x21, byte <= 0x7E else { return false }
+            count += 1
+            if count > maxLength { return false }
+        }
+        return count > 0
+    }
+
+    /// The system generator, should OpenSSL's fail (a request id needs uniqueness, not secrecy).
+    private static func fallbackBytes() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
 }
 
 /// The REST API as an `HTTPHandler`: routing, sessions, content negotiation and problem+json errors.
@@ -34,6 +73,8 @@ public final class Service: HTTPHandler {
     private let trimmedAtEndedCount = Atomic<Int>(0)
     private let apiKeys: Set<String>
     private let rateLimiter: RateLimiter?
+    let metrics: Metrics
+    private let connectionCount = Mutex<(@Sendable () -> Int)?>(nil)
 
     /// Creates the service; `log` receives one entry per request.
     public init(configuration: ServiceConfiguration = ServiceConfiguration(),
@@ -46,6 +87,7 @@ public final class Service: HTTPHandler {
             RateLimiter(rate: $0, burst: configuration.rateLimitBurst, clock: configuration.clock)
         }
         self.log = log
+        metrics = Metrics(routes: Routes.all.map(\.path))
         router = Router(Routes.all.enumerated().map { (method: $0.element.method, pattern: $0.element.path, route: $0.offset) })
     }
 
@@ -57,6 +99,22 @@ public final class Service: HTTPHandler {
 
     /// Number of live sessions.
     public var sessionCount: Int { registry.count }
+
+    /// Reports `provider()` (the server's open connections) as `tensord_connections_active`.
+    public func reportConnections(from provider: @escaping @Sendable () -> Int) {
+        connectionCount.withLock { $0 = provider }
+    }
+
+    /// The Prometheus text served at `/metrics`.
+    func metricsText() -> String {
+        let totals = registry.totals()
+        let connections = connectionCount.withLock { $0 }?() ?? 0
+        return metrics.render(Metrics.Snapshot(
+            sessionsActive: totals.sessions, sessionsCreated: registry.createdCount.count,
+            sessionsEnded: [("deleted", registry.deletedCount.count), ("expired", registry.expiredCount.count)],
+            connectionsActive: connections, arrayBytes: totals.arrayBytes, graphBytes: totals.graphBytes,
+            opsExecuted: registry.opsExecuted.count))
+    }
 
     /// Stops accepting new sessions; `/readyz` answers 503 from now on.
     public func beginDraining() { registry.beginDraining() }
@@ -80,7 +138,7 @@ public final class Service: HTTPHandler {
             self.registry.sweep()
             // A deleted or expired session frees its arrays back to malloc; hand the free pages
             // back to the OS so resident memory returns to its baseline.
-            let ended = self.registry.endedCount.load(ordering: .relaxed)
+            let ended = self.registry.endedCount
             if ended != self.trimmedAtEndedCount.exchange(ended, ordering: .relaxed) { malloc_trim(0) }
             self.scheduleSweep(after: interval)
         }
@@ -92,15 +150,21 @@ public final class Service: HTTPHandler {
     /// session's queue.
     public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let start = DispatchTime.now().uptimeNanoseconds
-        let finish: @Sendable (Reply, String?, String?) -> Void = { [log] reply, template, sessionID in
+        let requestID = RequestID.id(for: request.headers["X-Request-Id"])
+        // `routeIndex` is the matched route's index in `Routes.all`, nil when none matched.
+        let finish: @Sendable (Reply, Int?, String?) -> Void = { [log, metrics] reply, routeIndex, sessionID in
+            var reply = reply
+            reply.headers.append(("X-Request-Id", requestID))
+            // Counted before responding, so a client's next scrape already includes this request.
+            let nanoseconds = DispatchTime.now().uptimeNanoseconds - start
+            metrics.record(route: routeIndex, method: request.method, status: reply.status,
+                           seconds: Double(nanoseconds) / 1e9)
             respond(Self.response(reply))
-            if let log {
-                let micros = Int((DispatchTime.now().uptimeNanoseconds - start) / 1_000)
-                log(RequestLog(method: request.method, route: template, status: reply.status,
-                               durationMicroseconds: micros, sessionID: sessionID))
-            }
+            log?(RequestLog(method: request.method, route: routeIndex.map { Routes.all[$0].path }, status: reply.status,
+                            durationMicroseconds: Int(nanoseconds / 1_000), sessionID: sessionID, requestID: requestID))
         }
         let route: Route
+        let routeIndex: Int
         var request = request
         switch router.match(method: request.method, path: request.rawPath) {
         case .notFound:
@@ -116,6 +180,7 @@ public final class Service: HTTPHandler {
             return
         case .found(let index, let parameters):
             route = Routes.all[index]
+            routeIndex = index
             request.pathParameters = parameters
         }
         let routed = request
@@ -127,7 +192,7 @@ public final class Service: HTTPHandler {
             if route.produces == .json { try Negotiation.requireJSON(request) }
             switch route.action {
             case .global(let handler):
-                finish(try handler(context), route.path, sessionID)
+                finish(try handler(context), routeIndex, sessionID)
             case .session(let handler):
                 let handle = try registry.begin(sessionID ?? "")
                 handle.async { [registry] session in
@@ -139,11 +204,11 @@ public final class Service: HTTPHandler {
                         reply = Self.problem(named, routed)
                     }
                     registry.finish(handle, status: SessionStatus(session))
-                    finish(reply, route.path, sessionID)
+                    finish(reply, routeIndex, sessionID)
                 }
             }
         } catch {
-            finish(Self.problem(error, request), route.path, sessionID)
+            finish(Self.problem(error, request), routeIndex, sessionID)
         }
     }
 

@@ -77,6 +77,8 @@ final class Session {
     let id: String
     let context: Context
     let limits: SessionLimits
+    /// The registry's count of successful operator invocations, shared by all sessions.
+    let opsExecuted: Counter
     let arrays = ArrayTable()
     private(set) var scopes: [ScopeFrame] = []
     private var functions: [String: Function] = [:]
@@ -90,9 +92,10 @@ final class Session {
     private var nextScopeNumber = 0
     private var nextFunctionNumber = 0
 
-    init(id: String, seed: UInt64, limits: SessionLimits) {
+    init(id: String, seed: UInt64, limits: SessionLimits, opsExecuted: Counter) {
         self.id = id
         self.limits = limits
+        self.opsExecuted = opsExecuted
         self.context = Context(seed: seed, limits: .init(maxElements: limits.maxArrayElements, maxBytes: limits.maxBytes))
     }
 
@@ -411,6 +414,7 @@ final class Session {
         } catch {
             throw APIError(error).with("op", .string(op))
         }
+        opsExecuted.add()
         if let outIDs { return Array(zip(outIDs, outputs)) }
         if let ids, ids.count != outputs.count {
             // Only reachable for ops whose output count depends on params (split); nothing is stored.

@@ -11,10 +11,14 @@ enum SessionID {
 
     /// A fresh id with the given prefix; nil only if the CSPRNG fails (then no id is handed out).
     static func make(prefix: String) -> String? {
-        var bytes = [UInt8](repeating: 0, count: randomByteCount)
+        randomBytes(randomByteCount).map { prefix + base32($0) }
+    }
+
+    /// `count` bytes from OpenSSL's CSPRNG; nil if it fails.
+    static func randomBytes(_ count: Int) -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: count)
         let ok = bytes.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32($0.count)) }
-        guard ok == 1 else { return nil }
-        return prefix + base32(bytes)
+        return ok == 1 ? bytes : nil
     }
 
     /// Lower-case RFC 4648 base32 without padding.

@@ -99,8 +99,15 @@ final class SessionRegistry: Sendable {
     let configuration: ServiceConfiguration
     private let prefix: String
     private let state = Mutex(State())
+    /// Sessions created, deleted and expired so far (for `/metrics`).
+    let createdCount = Counter()
+    let deletedCount = Counter()
+    let expiredCount = Counter()
+    /// Operator invocations that succeeded in any session (for `/metrics`).
+    let opsExecuted = Counter()
+
     /// Sessions deleted or expired so far; the sweeper returns freed memory to the OS when it moves.
-    let endedCount = Atomic<Int>(0)
+    var endedCount: Int { deletedCount.count + expiredCount.count }
 
     init(configuration: ServiceConfiguration) {
         self.configuration = configuration
@@ -123,7 +130,7 @@ final class SessionRegistry: Sendable {
         guard let id = SessionID.make(prefix: prefix) else {
             throw APIError(.internal, "The server could not generate a session id.")
         }
-        let session = Session(id: id, seed: seed, limits: limits)
+        let session = Session(id: id, seed: seed, limits: limits, opsExecuted: opsExecuted)
         let handle = SessionHandle(id: id, session: session)
         let status = SessionStatus(session)
         let time = now
@@ -135,7 +142,9 @@ final class SessionRegistry: Sendable {
             state.order.append(id)
             return .success(info(entry))
         }
-        return try result.get()
+        let created = try result.get()
+        createdCount.add()
+        return created
     }
 
     /// 503 `capacity` when no session can be added now (draining, or full); nil otherwise.
@@ -209,7 +218,7 @@ final class SessionRegistry: Sendable {
             return true
         }
         guard removed else { throw notFound(id) }
-        endedCount.add(1, ordering: .relaxed)
+        deletedCount.add()
     }
 
     /// The session resource (status as of its last finished request, unless `status` is given).
@@ -235,6 +244,15 @@ final class SessionRegistry: Sendable {
     }
 
     var count: Int { state.withLock { $0.entries.count } }
+
+    /// Live sessions and the bytes their arrays and graphs hold (as of each one's last request).
+    func totals() -> (sessions: Int, arrayBytes: Int, graphBytes: Int) {
+        state.withLock { state in
+            state.entries.values.reduce((state.entries.count, 0, 0)) { sum, entry in
+                (sum.0, sum.1 + entry.status.bytes, sum.2 + entry.status.graphBytes)
+            }
+        }
+    }
 
     /// The readiness probe: throws 503 `capacity` unless a new session could be created now.
     func checkAcceptsSessions() throws(APIError) {
@@ -264,7 +282,7 @@ final class SessionRegistry: Sendable {
                     .prefix(state.tombstones.count - configuration.maxTombstones)
                 for (id, _) in oldest { state.tombstones.removeValue(forKey: id) }
             }
-            endedCount.add(expired.count, ordering: .relaxed)
+            expiredCount.add(expired.count)
             return expired
         }
     }

@@ -218,7 +218,7 @@ func runTensord() -> Never {
     let service = Service(configuration: serviceConfiguration) { @Sendable entry in
         logger.line("request", [("method", .string(entry.method)), ("route", entry.route.map(LogValue.string)),
                                 ("status", .int(entry.status)), ("duration_us", .int(entry.durationMicroseconds)),
-                                ("session", entry.sessionID.map(LogValue.string))])
+                                ("session", entry.sessionID.map(LogValue.string)), ("request_id", .string(entry.requestID))])
     }
 
     var serverConfiguration = ServerConfiguration(host: values["host"] ?? "127.0.0.1", port: integer(values, "port", default: 8080))
@@ -245,6 +245,8 @@ func runTensord() -> Never {
         logger.line("could not start", [("error", .string("\(error)"))])
         exit(1)
     }
+
+    service.reportConnections { server.connectionCount }
 
     let scheme = serverConfiguration.tlsCertificatePath == nil ? "http" : "https"
     logger.line("listening", [("host", .string(serverConfiguration.host)), ("port", server.port.map(LogValue.int)),
