@@ -131,7 +131,10 @@ public struct RequestParser: Sendable {
         return needMoreData(scannedTo: i)
     }
 
-    private var isInHead: Bool { state.rawValue <= State.blockEndLF.rawValue && !inTrailers }
+    /// Whether the parser is inside a request head (request line or header fields), as opposed to
+    /// a body, its chunk framing or trailers. With ``isIdle`` this tells a server which timeout
+    /// applies: the header deadline runs from a head's first byte however slowly it trickles in.
+    public var isInHead: Bool { state.rawValue <= State.blockEndLF.rawValue && !inTrailers }
 
     /// The head is kept in the caller's buffer until it is complete; body and trailer bytes are consumed as read.
     private mutating func needMoreData(scannedTo i: Int) -> ParserEvent {

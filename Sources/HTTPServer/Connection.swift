@@ -185,9 +185,10 @@ final class Connection: @unchecked Sendable {
             switch consume event {
             case .needMoreData(let consumed):
                 used += consumed
-                // The parser keeps an unfinished head in our buffer and consumes body bytes as they come.
+                // Ask the parser where it stands: it may consume completed header lines, so the
+                // bytes left over do not tell a slow head (header deadline) from a body (read gap).
                 let position: ConnectionState.ParsePosition =
-                    parser.isIdle ? .boundary : (used < bytes.count ? .head : .body)
+                    parser.isIdle ? .boundary : (parser.isInHead ? .head : .body)
                 state.parsed(to: position, now: loop.now)
                 return used
             case .head(let head, let consumed):

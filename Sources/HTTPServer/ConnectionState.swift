@@ -77,6 +77,11 @@ struct ConnectionState: Sendable {
         if !clientKeepAlive || servedRequests >= Self.maxRequestsPerConnection {
             closing = true
             stoppedReading = true
+            // At our own limit a pipelining client may already have sent more requests; closing
+            // with them unread would reset the connection and can destroy responses in flight
+            // (RFC 9112 §9.6). Half-close and drain instead, as after a framing error. A client
+            // that asked for the close itself sends nothing more, so it is closed at once.
+            if clientKeepAlive { lingerAfterWrites = true }
         }
         return !closing
     }
@@ -103,7 +108,10 @@ struct ConnectionState: Sendable {
 
     /// A write made progress (or not) at `now`; `drained` is true when nothing is left queued.
     mutating func wrote(drained: Bool, progressed: Bool, now: Int64) {
-        if progressed || !writeBlocked { since = now }
+        // The stall deadline counts from the last progress, or from when output first got stuck.
+        // A flush with nothing to write must leave the header/body/idle deadlines alone, or a
+        // client trickling a head one byte at a time would restart its header clock forever.
+        if progressed || (!drained && !writeBlocked) { since = now }
         writeBlocked = !drained
     }
 

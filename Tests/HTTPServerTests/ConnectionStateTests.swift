@@ -22,6 +22,32 @@ struct ConnectionStateTests {
         #expect(!state.isIdle)
     }
 
+    @Test func flushingNothingDoesNotRestartTheHeaderDeadline() {
+        // The loop flushes after every read; with nothing to write that must not count as activity,
+        // or a client trickling its head a byte at a time would never hit the header deadline.
+        var state = ConnectionState(now: 0)
+        state.parsed(to: .head, now: 1 * second)
+        for t in 2...9 {
+            state.parsed(to: .head, now: Int64(t) * second)
+            state.wrote(drained: true, progressed: false, now: Int64(t) * second)
+        }
+        #expect(state.deadline(timeouts)! == (.header, 11 * second))
+    }
+
+    @Test func closingOnTheRequestLimitLingersForPipelinedInput() {
+        // Closing with unread pipelined requests would reset the connection and can destroy
+        // responses already sent (RFC 9112 §9.6): the state machine lingers instead.
+        var state = ConnectionState(now: 0)
+        var kept = true
+        for _ in 0..<ConnectionState.maxRequestsPerConnection {
+            kept = state.requestDispatched(clientKeepAlive: true)
+            state.responseQueued()
+        }
+        #expect(!kept)
+        state.wrote(drained: true, progressed: true, now: 1 * second)
+        #expect(state.afterWrites(now: 1 * second) == .linger)
+    }
+
     @Test func bodyDeadlineIsAGapBetweenReads() {
         var state = ConnectionState(now: 0)
         state.parsed(to: .body, now: 1 * second)

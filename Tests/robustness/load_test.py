@@ -77,8 +77,23 @@ async def main_async(a):
     server = Server(a.bin, "--max-sessions", str(a.sessions * 2), "--idle-timeout", "20")
     try:
         await asyncio.sleep(0.5)
-        baseline = server.rss_bytes()
+        cold = server.rss_bytes()
         setup = Conn(server.port)
+        # Warm-up round: the allocator's per-thread arenas, Dispatch's thread pool and the
+        # tombstone table reach their working size. Measured over repeated rounds, what a round
+        # leaves behind shrinks towards zero (+4.1, +1.8, +1.1 MiB): retention, not a leak. The
+        # baseline is taken after it, so growth in the measured phase means a leak.
+        warm = []
+        for _ in range(a.sessions):
+            status, body = await setup.request("POST", "/v1/sessions", {})
+            assert status == 201, body
+            warm.append(body["id"])
+        await asyncio.gather(*(worker(i, server.port, warm, time.monotonic() + a.warmup, [], [])
+                               for i in range(a.connections)))
+        for sid in warm:
+            assert (await setup.request("DELETE", f"/v1/sessions/{sid}"))[0] == 204
+        await asyncio.sleep(4.5)
+        baseline = server.rss_bytes()
         sessions = []
         for _ in range(a.sessions):
             status, body = await setup.request("POST", "/v1/sessions", {})
@@ -100,12 +115,12 @@ async def main_async(a):
         print(f"load: {len(latencies)} requests over {a.connections} connections in {elapsed:.1f}s "
               f"({len(latencies) / elapsed:,.0f} req/s); p50 {percentile(latencies, 50) * 1e3:.2f} ms, "
               f"p99 {percentile(latencies, 99) * 1e3:.2f} ms; errors {len(errors)}")
-        print(f"load: RSS baseline {baseline / 2**20:.1f} MiB, peak {peak / 2**20:.1f} MiB, "
+        print(f"load: RSS cold {cold / 2**20:.1f} MiB, after warm-up (baseline) {baseline / 2**20:.1f} MiB, peak {peak / 2**20:.1f} MiB, "
               f"after deleting sessions {after / 2**20:.1f} MiB")
         for e in errors[:10]:
             print(f"load: error {e}")
         assert not errors, f"{len(errors)} errors"
-        assert after <= baseline + max(24 * 2**20, 0.10 * baseline), "resident memory did not return to baseline"
+        assert after <= baseline + max(8 * 2**20, 0.15 * baseline), "resident memory did not return to baseline"
         assert server.stop() == 0, "tensord did not exit 0 on SIGTERM"
     finally:
         if server.proc.poll() is None:
@@ -118,6 +133,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--connections", type=int, default=1000)
     ap.add_argument("--sessions", type=int, default=100)
+    ap.add_argument("--warmup", type=float, default=10, help="seconds of traffic before the baseline")
     a = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))

@@ -53,7 +53,7 @@ async def normal_client(port, stop_at, latencies, errors):
 
 
 async def main_async(a):
-    server = Server(a.bin, "--header-timeout", str(a.header_timeout))
+    server = Server(a.bin, "--header-timeout", str(int(a.header_timeout)))
     try:
         baseline_lat = []
         await normal_client(server.port, time.monotonic() + 2, baseline_lat, [])
@@ -80,7 +80,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--slow", type=int, default=500)
-    ap.add_argument("--header-timeout", type=float, default=3)
+    ap.add_argument("--header-timeout", type=int, default=3)
     ap.add_argument("--p99-ms", type=float, default=50)
     a = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
