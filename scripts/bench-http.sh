@@ -93,4 +93,8 @@ for c in $CONNS; do
   printf '%-8s %-6s %12.0f %10.0f %10.0f %12s\n' tensord "c$c" "$t_rps" "$t_p50" "$t_p99" "$t_cpu"
   awk -v c="$c" -v a="$t_rps" -v b="$n_rps" -v p="$t_p50" -v q="$n_p50" -v r="$t_p99" -v s="$n_p99" -v x="$t_cpu" -v y="$n_cpu" \
     'BEGIN { printf "ratio tensord/nginx c%s: req/s %.2fx  p50 %.2fx  p99 %.2fx  cpu/req %.2fx\n", c, a / b, p / q, r / s, x / y }'
+  # Result lines for scripts/bench.sh (docs/BENCHMARKS.md); the c64 rows carry the targets.
+  target_rps=null; target_p99=null; [ "$c" = 64 ] && { target_rps=0.8; target_p99=0.5; }
+  printf 'BENCH {"name": "HTTP {\"ok\":true} c%s req/s", "unit": "req/s", "tensord": %s, "peer": %s, "peer_name": "nginx 2 workers", "higher_is_better": true, "target": %s, "target_text": ">= 0.8x nginx"}\n' "$c" "$t_rps" "$n_rps" "$target_rps"
+  printf 'BENCH {"name": "HTTP {\"ok\":true} c%s p99", "unit": "us", "tensord": %s, "peer": %s, "peer_name": "nginx 2 workers", "higher_is_better": false, "target": %s, "target_text": "within 2x nginx"}\n' "$c" "$t_p99" "$n_p99" "$target_p99"
 done

@@ -19,7 +19,7 @@ swiftc -O -wmo -module-name WireBenchMain -I "$out" -L "$out" -lWire \
 swift_out=$("$out/wire-bench" "$out/payload")
 echo "$swift_out"
 SWIFT_OUT="$swift_out" python3 - "$out/payload" <<'PY'
-import os, sys, time
+import json, os, sys, time
 try:
     import orjson
 except ImportError:
@@ -39,4 +39,9 @@ for name in ("f32", "f64"):
     target = "(target >= 1.0)" if name == "f32" else "(information)"
     print(f"orjson.dumps_{name}_1M_ms {dumps:.2f}  orjson.loads_{name}_1M_ms {loads:.2f} (same values / same payload bytes)")
     print(f"ratio {name} encode orjson/tensord = {dumps/enc:.2f}x  decode = {loads/dec:.2f}x  {target}")
+    goal = 1.0 if name == "f32" else None
+    for op, ours_ms, peer_ms in (("encode", enc, dumps), ("decode", dec, loads)):
+        print("BENCH " + json.dumps({"name": f"JSON {op} 1M {name}", "unit": "ms", "tensord": ours_ms, "peer": peer_ms,
+                                     "peer_name": "orjson", "higher_is_better": False, "target": goal,
+                                     "target_text": ">= orjson" if goal else "information"}))
 PY

@@ -4,9 +4,12 @@ import Glibc
 
 let suites: [(name: String, summary: String, run: () throws -> Void)] = [
     ("engine", "autograd engine: tiny record/backward overhead loop, 1024² float32 dot forward+backward", runEngine),
+    ("wire", "1M tensor values: JSON encode/decode (scripts/bench-wire.sh compares with orjson)", { runWireBenchmark() }),
 ]
 
 let args = CommandLine.arguments.dropFirst()
+// `http-serve [--port N] [--workers N]` is the server side of scripts/bench-http.sh; it never returns.
+if args.first == "http-serve" { HTTPBench.serve(Array(args.dropFirst())) }
 if args.isEmpty {
     print("usage: Benchmarks <suite>...\nsuites:")
     for s in suites { print("  \(s.name)  \(s.summary)") }

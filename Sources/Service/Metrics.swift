@@ -121,6 +121,8 @@ final class Metrics: Sendable {
         sample("tensord_graph_bytes", [], String(snapshot.graphBytes))
         family("tensord_ops_executed_total", "counter", "Operator invocations that succeeded (single ops, run steps, function bodies).")
         sample("tensord_ops_executed_total", [], String(snapshot.opsExecuted))
+        family("tensord_tensor_storages", "gauge", "Live tensor buffers in the process (arrays, gradients, saved tensors); back to its idle value when sessions end, else memory leaks.")
+        sample("tensord_tensor_storages", [], String(LiveStorage.count))
         family("tensord_blas_core_info", "gauge", "The CPU core OpenBLAS selected; always 1.")
         sample("tensord_blas_core_info", [("core", BLAS.coreName)], "1")
         family("tensord_build_info", "gauge", "The tensord version; always 1.")

@@ -70,7 +70,16 @@ class Conn:
     async def open(self):
         self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
 
+    async def request_text(self, method, path):
+        """A request whose response body is text (not JSON)."""
+        status, raw = await self._exchange(method, path, None)
+        return status, raw.decode()
+
     async def request(self, method, path, body=None):
+        status, payload = await self._exchange(method, path, body)
+        return status, (json.loads(payload) if payload else None)
+
+    async def _exchange(self, method, path, body):
         if self.writer is None:
             await self.open()
         data = b"" if body is None else json.dumps(body).encode()
@@ -99,7 +108,7 @@ class Conn:
         payload = await self.reader.readexactly(length) if length else b""
         if close:
             self.close()
-        return status, (json.loads(payload) if payload else None)
+        return status, payload
 
     def close(self):
         if self.writer is not None:

@@ -28,6 +28,20 @@ def seed_program(tag):
     ], "fetch": [f"{x}.grad"]}, [x, xx, y]
 
 
+async def tensor_storages(conn):
+    """The server's live tensor-buffer count, from /metrics."""
+    conn_metrics = Conn(conn.port)
+    try:
+        status, text = await conn_metrics.request_text("GET", "/metrics")
+    finally:
+        conn_metrics.close()
+    assert status == 200, status
+    for line in text.splitlines():
+        if line.startswith("tensord_tensor_storages "):
+            return int(float(line.split()[1]))
+    raise AssertionError("tensord_tensor_storages missing from /metrics")
+
+
 async def worker(i, port, sessions, deadline, latencies, errors):
     conn = Conn(port)
     rnd = random.Random(i)
@@ -79,6 +93,7 @@ async def main_async(a):
         await asyncio.sleep(0.5)
         cold = server.rss_bytes()
         setup = Conn(server.port)
+        storages_idle = await tensor_storages(setup)
         # Warm-up round: the allocator's per-thread arenas, Dispatch's thread pool and the
         # tombstone table reach their working size. Measured over repeated rounds, what a round
         # leaves behind shrinks towards zero (+4.1, +1.8, +1.1 MiB): retention, not a leak. The
@@ -112,15 +127,20 @@ async def main_async(a):
         setup.close()
         await asyncio.sleep(4.5)  # the server trims freed memory on its next sweep
         after = server.rss_bytes()
+        storages_after = await tensor_storages(setup)
         print(f"load: {len(latencies)} requests over {a.connections} connections in {elapsed:.1f}s "
               f"({len(latencies) / elapsed:,.0f} req/s); p50 {percentile(latencies, 50) * 1e3:.2f} ms, "
               f"p99 {percentile(latencies, 99) * 1e3:.2f} ms; errors {len(errors)}")
         print(f"load: RSS cold {cold / 2**20:.1f} MiB, after warm-up (baseline) {baseline / 2**20:.1f} MiB, peak {peak / 2**20:.1f} MiB, "
               f"after deleting sessions {after / 2**20:.1f} MiB")
+        print(f"load: live tensor storages idle {storages_idle}, after deleting sessions {storages_after}")
         for e in errors[:10]:
             print(f"load: error {e}")
         assert not errors, f"{len(errors)} errors"
-        assert after <= baseline + max(8 * 2**20, 0.15 * baseline), "resident memory did not return to baseline"
+        # The exact leak check: every tensor buffer of the deleted sessions is gone.
+        assert storages_after == storages_idle, "tensor storages leaked"
+        # A coarse guard on everything else (the allocator keeps some freed pages; see the warm-up).
+        assert after <= baseline + max(16 * 2**20, 0.25 * baseline), "resident memory did not return to baseline"
         assert server.stop() == 0, "tensord did not exit 0 on SIGTERM"
     finally:
         if server.proc.poll() is None:

@@ -11,9 +11,12 @@ source scripts/deps.sh
 ensure_build_deps
 pip_ensure numpy:numpy sklearn:scikit-learn
 
-config=${TENSORD_BUILD_CONFIG:-release}
-swift build -c "$config" --product tensord >&2
-bin="$(swift build -c "$config" --show-bin-path)/tensord"
+if [ "${TENSORD_BUILD_CONFIG:-release}" = release ]; then
+  bin=$(bash scripts/release-bin.sh)   # the one release build the checks share
+else
+  swift build --product tensord >&2
+  bin="$(swift build --show-bin-path)/tensord"
+fi
 
 work=$(mktemp -d)
 pid=""
