@@ -44,9 +44,11 @@ public struct ServiceConfiguration: Sendable {
     /// The defaults documented on each property.
     public init() {}
 
-    /// A boot epoch derived from a start time: seconds since 1970 in lower-case base32.
+    /// A boot epoch derived from a start time: milliseconds since 1970 in lower-case base32.
+    /// Milliseconds, not seconds: a replica restarted within the same second must still get a
+    /// new epoch, or it would take its predecessor's sessions for its own.
     public static func epoch(at time: Double) -> String {
-        var value = UInt64(max(0, time))
+        var value = UInt64(max(0, time * 1000))
         var bytes: [UInt8] = []
         while value > 0 { bytes.insert(UInt8(value & 0xff), at: 0); value >>= 8 }
         return SessionID.base32(bytes.isEmpty ? [0] : bytes)

@@ -20,6 +20,14 @@ import Testing
         }
     }
 
+    @Test func replicasRestartedWithinASecondGetANewEpoch() {
+        // The scale-out test restarts a replica in well under a second; its old ids must still
+        // be recognised as a previous boot's (404 replica-restarted), so epochs tick in ms.
+        let start = 1_800_000_000.0
+        #expect(ServiceConfiguration.epoch(at: start) != ServiceConfiguration.epoch(at: start + 0.4))
+        #expect(ServiceConfiguration.epoch(at: start) == ServiceConfiguration.epoch(at: start + 0.0004))
+    }
+
     @Test func base32MatchesRFC4648() {
         // RFC 4648 §10 test vectors, lower case, no padding.
         #expect(SessionID.base32(Array("f".utf8)) == "my")
