@@ -18,20 +18,8 @@ else
   bin="$(swift build --show-bin-path)/tensord"
 fi
 
-work=$(mktemp -d)
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-"$bin" --host 127.0.0.1 --port 0 2>"$work/log" &
-pid=$!
-port=""
-for _ in $(seq 1 200); do
-  port=$(sed -nE 's/.*"msg":"listening".*"port":([0-9]+).*/\1/p' "$work/log" | head -1)
-  [ -n "$port" ] && break
-  sleep 0.05
-done
-[ -n "$port" ] || { echo "digits: tensord did not report its port" >&2; cat "$work/log" >&2; exit 1; }
+source scripts/start-tensord.sh
+start_tensord "$bin"
 export TENSORD_URL="http://127.0.0.1:$port"
 export PYTHONPATH="$root/clients/python/src${PYTHONPATH:+:$PYTHONPATH}"
 

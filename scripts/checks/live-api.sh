@@ -10,20 +10,8 @@ cd "$root"
 bin=.build/debug/tensord
 [ -x "$bin" ] || swift build --product tensord >/dev/null
 
-work=$(mktemp -d)
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-"$bin" --port 0 --workers 1 2>"$work/log" &
-pid=$!
-port=""
-for _ in $(seq 1 100); do
-  port=$(sed -nE 's/.*"msg":"listening".*"port":([0-9]+).*/\1/p' "$work/log" | head -1)
-  [ -n "$port" ] && break
-  sleep 0.05
-done
-[ -n "$port" ] || { echo "live-api: tensord did not report its port" >&2; cat "$work/log" >&2; exit 1; }
+source scripts/start-tensord.sh
+start_tensord "$bin" --workers 1
 
 # The README's blocks, with T pointing at this instance.
 block() { sed -n "/<!-- $1:start -->/,/<!-- $1:end -->/p" README.md | sed '/^```/d; /^<!--/d'; }
