@@ -39,5 +39,7 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "GraphRenderTests", dependencies: ["GraphRender"]),
         .testTarget(name: "ServiceTests", dependencies: ["Service", "HTTP", "HTTPServer", "Wire", "Autograd"]),
+        /// Replays Fuzz/Corpus and Fuzz/Regressions through the fuzz harnesses (no fuzzer needed).
+        .testTarget(name: "FuzzTests", dependencies: ["Fuzz"]),
     ]
 )
