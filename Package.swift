@@ -30,7 +30,7 @@ let package = Package(
         // MARK: - Executables
         .executableTarget(name: "tensord", dependencies: ["Service", "HTTPServer"]),
         .executableTarget(name: "Benchmarks", dependencies: ["Autograd", "HTTP", "HTTPServer", "Wire", "Service"]),
-        .executableTarget(name: "Fuzz", dependencies: ["HTTP", "Wire", "Service"]),
+        .executableTarget(name: "Fuzz", dependencies: ["Autograd", "HTTP", "Wire", "Service"]),
 
         // MARK: - Tests
         .testTarget(name: "AutogradTests", dependencies: ["Autograd"]),
