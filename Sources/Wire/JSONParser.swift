@@ -464,7 +464,10 @@ private struct JSONReader {
             while pos < end {
                 let digit = p[pos] &- Byte.zero
                 if digit >= 10 { break }
-                if e < 1_000_000 { e = e * 10 + Int(digit) }
+                // Saturates far above any offset the mantissa digits can make (one per input
+                // byte), so a saturated exponent is still out of range either way; a lower cap
+                // (it was 10^6) let "0.<10^6 zeros>1e1000001" parse as 0.1 instead of 1.
+                if e < 1 << 40 { e = e * 10 + Int(digit) }
                 pos += 1
             }
             exponent += expNegative ? -e : e

@@ -289,3 +289,14 @@ func rejectsInvalidDocumentWithMessage(_ text: String, _ message: String) {
     #expect(String(decoding: JSONWriter.encode(value), as: UTF8.self) == #"[-0,"x"]"#)
     #expect(try JSONParser.parse(JSONWriter.encode(value)).array?[0].number?.double.sign == .minus)
 }
+
+/// A long exponent must not be cut short while the mantissa digits move the decimal point by
+/// as much (found reviewing the fuzz reference's number rules: the fuzzer's inputs are too short).
+@Test func longMantissaOffsetsAHugeExponentExactly() throws {
+    let zeros = String(repeating: "0", count: 1_000_000)
+    #expect(try JSONParser.parse("0.\(zeros)1e1000001").number?.double == 1)
+    #expect(try JSONParser.parse("1\(zeros)e-1000000").number?.double == 1)
+    #expect(try JSONParser.parse("[0.\(zeros)1e1000002]").array?.first?.number?.double == 10)
+    #expect(throws: WireError.self) { try JSONParser.parse("1e99999999999999") }
+    #expect(try JSONParser.parse("1e-99999999999999").number?.double == 0)
+}
