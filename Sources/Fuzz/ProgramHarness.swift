@@ -8,12 +8,13 @@ import Wire
 
 /// Fuzzes the `run` program decoder and interpreter through the service's own request path.
 ///
-/// Input format (shared with `Tests/ServiceTests/FuzzReplayTests.swift` and `Fuzz/Corpus/program`):
+/// Input format (shared with `Tests/FuzzTests/FuzzReplayTests.swift` and `Fuzz/Corpus/program`):
 /// the whole input is a JSON request body. On a fresh session with tight limits it is posted
 /// first to `.../functions` (so an input with `forward`/`backward` defines custom function `f0`
 /// for its own `call` steps) and then to `.../run`. Properties: no crash or hang; every answer is
 /// 2xx or a problem+json whose `code` is a known, non-`internal` ``APIError/Code`` with that
-/// code's status; a successful run did all its top-level steps; a failed one reports at most
+/// code's status; a successful run stayed within the step and nesting limits and did all its
+/// top-level steps; a failed one reports at most
 /// that many completed; afterwards the session still answers, holds no scope the program opened,
 /// and stays within its array count, byte budget and per-array element limit; once it is
 /// deleted, its tensor storages are freed.
@@ -47,8 +48,12 @@ enum ProgramHarness {
 
         let ran = call("POST", base + "/run", body)
         try check(ran, "run", success: 200)
-        let topLevel = (try? JSONParser.parse(body))?["steps"]?.array?.count
+        let steps = (try? JSONParser.parse(body))?["steps"]
+        let topLevel = steps?.array?.count
         if ran.status == 200 {
+            let (count, depth) = size(of: steps, depth: 0)
+            try require(count <= configuration.maxProgramSteps && depth <= configuration.maxProgramDepth,
+                        "a program of \(count) steps nested \(depth) deep ran")
             try require(ran.json?["steps"]?.number?.int == topLevel, "run succeeded but did not report all \(topLevel ?? -1) steps: \(ran.text)")
             for member in ran.json?["fetched"]?.object?.members ?? [] {
                 let dims: [Int] = member.value["shape"]?.array?.map { $0.number?.int ?? 0 } ?? []
@@ -74,16 +79,29 @@ enum ProgramHarness {
         try awaitStoragesFreed(baseline: storagesBefore)
     }
 
-    /// Waits until the deleted session's tensor storages are gone: the session is freed on its
-    /// queue's thread after the last response, and an input must not end (nor libFuzzer count
-    /// its mallocs and frees) while that is still under way. Under the fuzzer nothing else
-    /// allocates tensors, so storages that never come back are a leak; in `swift test` other
-    /// suites run alongside, so the count is only waited for.
+    /// Under the fuzzer: waits until the deleted session's tensor storages are gone, and fails
+    /// if they never are (a leak). The session is freed on its queue's thread after the last
+    /// response, so an input must not end (nor libFuzzer count its mallocs and frees) before.
+    /// Not in `swift test`, where other suites allocate tensors alongside.
     static func awaitStoragesFreed(baseline: Int) throws(PropertyFailure) {
-        for _ in 0..<2_000 where LiveStorage.count > baseline { usleep(1_000) }
         #if FUZZING
+        for _ in 0..<2_000 where LiveStorage.count > baseline { usleep(1_000) }
         try require(LiveStorage.count <= baseline, "\(LiveStorage.count - baseline) tensor storages outlive their deleted session")
         #endif
+    }
+
+    /// The number of steps of a `steps` list at all levels, and its deepest scope nesting.
+    static func size(of steps: JSONValue?, depth: Int) -> (count: Int, depth: Int) {
+        var count = 0, deepest = depth
+        for step in steps?.array ?? [] {
+            count += 1
+            if step["scope"] != nil, step["steps"] != nil {
+                let nested = size(of: step["steps"], depth: depth + 1)
+                count += nested.count
+                deepest = max(deepest, nested.depth)
+            }
+        }
+        return (count, deepest)
     }
 
     /// Checks that a response is `success` or a well-formed, typed, non-internal problem.
