@@ -43,8 +43,16 @@ enum JSONHarness {
         case .numbers(let n):
             try require(n.shape.reduce(1, *) == n.values.count, "numeric array shape does not match its values")
             try require(n.float32Corrections.allSatisfy { $0.index < n.values.count }, "correction out of range")
+            // floats() (the float32 tensor path) gives each element's correctly rounded Float,
+            // and fails exactly when a finite value rounds to infinity.
+            var rounded = n.values.map(Float.init)
+            for c in n.float32Corrections where c.index < rounded.count { rounded[c.index] = c.value }
+            let overflows = zip(rounded, n.values).contains { $0.isInfinite && $1.isFinite }
             if let floats = try? n.floats() {
-                try require(floats.count == n.values.count, "floats() lost values")
+                try require(!overflows, "floats() accepts a value beyond the float32 range")
+                try require(floats.map(\.bitPattern) == rounded.map(\.bitPattern), "floats() differs from the corrected values")
+            } else {
+                try require(overflows, "floats() fails without a value beyond the float32 range")
             }
             _ = try? n.integers(Int64.self)
         case .array(let items):
