@@ -82,17 +82,19 @@ enum SnapshotFormat {
             ("flags", object([("is_recording", .bool(snapshot.flags.isRecording)), ("is_training", .bool(snapshot.flags.isTraining))])),
             ("arrays", .array(arrays)),
         ]))
-        var body: [UInt8] = []
-        body.reserveCapacity(4 + metadata.count + payloads.reduce(0) { $0 + $1.count })
-        append(&body, UInt64(metadata.count), bytes: 4)
-        body += metadata
-        for payload in payloads { body += payload }
+        // One buffer: the checksum and length are patched into the header at the end.
         var file = magic
-        file.reserveCapacity(headerSize + body.count)
+        file.reserveCapacity(headerSize + 4 + metadata.count + payloads.reduce(0) { $0 + $1.count })
         append(&file, UInt64(version), bytes: 4)
-        append(&file, UInt64(CRC32.checksum(body)), bytes: 4)
-        append(&file, UInt64(body.count), bytes: 8)
-        return file + body
+        append(&file, 0, bytes: 12)
+        append(&file, UInt64(metadata.count), bytes: 4)
+        file += metadata
+        for payload in payloads { file += payload }
+        let checksum = file.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[headerSize...])) }
+        let length = UInt64(file.count - headerSize)
+        for index in 0..<4 { file[12 + index] = UInt8(truncatingIfNeeded: checksum >> (8 * UInt32(index))) }
+        for index in 0..<8 { file[16 + index] = UInt8(truncatingIfNeeded: length >> (8 * UInt64(index))) }
+        return file
     }
 
     /// Parses and checks a snapshot file: magic, version, length, checksum, metadata, limits.
