@@ -246,7 +246,7 @@ def test_pipelined_ops_do_not_wait_and_errors_surface_at_sync(client):
 
 def test_export_npz_is_read_by_numpy_and_imports_into_another_session(client, session, tmp_path):
     w = np.array([[1.5, np.nan], [-0.0, 2.0 ** -1074]])
-    session.create_array(w, id="w")
+    session.create_array(w, dtype="float64", id="w")
     session.create_array(np.array([1, 2, 3], dtype=np.int64), id="k")
     session.attach_grad("w", grad_req="add")
     path = tmp_path / "s.npz"
