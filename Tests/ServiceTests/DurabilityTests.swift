@@ -70,6 +70,7 @@ import Wire
 
     @Test func snapshotsRestoreEverySessionBitForBit() throws {
         let directory = Self.dataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let before = Self.client(directory, epoch: "a1")
         _ = try before.service.restoreSessions()
         let session = Self.populate(before)
@@ -111,6 +112,7 @@ import Wire
 
     @Test func ownerIsPersisted() throws {
         let directory = Self.dataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let snapshot = SessionSnapshot(id: "r0ea1-owned", owner: "key-fingerprint", createdAt: 1_800_000_000.5,
                                        idleTimeout: 60, labels: [("k", "v")], flags: Flags(isRecording: true, isTraining: false),
                                        arrays: [ArrayRecord(id: "w", dtype: .int32, shape: [2], data: .bytes([1, 0, 0, 0, 2, 0, 0, 0]),
@@ -126,6 +128,34 @@ import Wire
         let handle = try client.service.registry.begin("r0ea1-owned")
         #expect(handle.owner == "key-fingerprint")
         #expect(client.call("GET", "/v1/sessions/r0ea1-owned/flags")["is_recording"]?.bool == true)
+    }
+
+    @Test func wellFormedButInconsistentSnapshotsAreSetAside() throws {
+        let directory = Self.dataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = SnapshotStore(directory: directory)
+        try store.prepare()
+        func snapshot(_ id: String, _ arrays: [ArrayRecord]) -> SessionSnapshot {
+            SessionSnapshot(id: id, owner: "", createdAt: 0, idleTimeout: 60, labels: [],
+                            flags: Flags(isRecording: false, isTraining: false), arrays: arrays)
+        }
+        let four = ArrayRecord(id: "w", dtype: .uint8, shape: [4], data: .bytes([1, 2, 3, 4]), grad: nil)
+        // Shares memory with an array that does not exist; a valid checksum does not make it valid.
+        let dangling = ArrayRecord(id: "v", dtype: .uint8, shape: [4], data: .shared(id: "nope", grad: false), grad: nil)
+        try store.write(SnapshotFormat.encode(snapshot("r0ea1-dangling", [four, dangling])), id: "r0ea1-dangling")
+        // More arrays than this server allows per session.
+        let many = (0..<3).map { ArrayRecord(id: "a\($0)", dtype: .uint8, shape: [1], data: .bytes([0]), grad: nil) }
+        try store.write(SnapshotFormat.encode(snapshot("r0ea1-many", many)), id: "r0ea1-many")
+        // A file whose name is not the session id inside it.
+        try store.write(SnapshotFormat.encode(snapshot("r0ea1-inside", [four])), id: "r0ea1-outside")
+        try store.write(SnapshotFormat.encode(snapshot("r0ea1-good", [four])), id: "r0ea1-good")
+        let client = Self.client(directory, epoch: "b2") { $0.maxArraysPerSession = 2 }
+        let report = try #require(try client.service.restoreSessions())
+        #expect(report.restored == ["r0ea1-good"])
+        let reasons = report.setAside.map(\.reason).joined(separator: " | ")
+        #expect(report.setAside.count == 3, "\(reasons)")
+        #expect(reasons.contains("shares memory with 'nope'") && reasons.contains("3 arrays") && reasons.contains("metadata says"), "\(reasons)")
+        #expect(client.values("/v1/sessions/r0ea1-good", "w/data") == [1, 2, 3, 4])
     }
 
     /// A snapshot of one small session, and its file path.
@@ -155,6 +185,7 @@ import Wire
 
     @Test func aFlippedByteIsSetAside() throws {
         let directory = Self.dataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let (session, file) = try Self.savedSession(directory)
         var bytes = try #require(FileManager.default.contents(atPath: file).map { [UInt8]($0) })
         bytes[bytes.count - 3] ^= 0x01
@@ -164,6 +195,7 @@ import Wire
 
     @Test func aTruncatedFileIsSetAside() throws {
         let directory = Self.dataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let (session, file) = try Self.savedSession(directory)
         let bytes = try #require(FileManager.default.contents(atPath: file))
         try bytes.prefix(bytes.count - 5).write(to: URL(fileURLWithPath: file))
@@ -172,6 +204,7 @@ import Wire
 
     @Test func anUnknownVersionIsSetAside() throws {
         let directory = Self.dataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let (session, file) = try Self.savedSession(directory)
         var bytes = try #require(FileManager.default.contents(atPath: file).map { [UInt8]($0) })
         bytes[8] = 9
@@ -181,6 +214,7 @@ import Wire
 
     @Test func aSnapshotOverTheLimitsIsSetAsideBeforeAllocating() throws {
         let directory = Self.dataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let (session, _) = try Self.savedSession(directory)
         let client = Self.client(directory, epoch: "b2") { $0.maxArrayElements = 3 }
         let report = try #require(try client.service.restoreSessions())
@@ -191,6 +225,7 @@ import Wire
 
     @Test func tempFileLeftoversAreIgnoredAndRemoved() throws {
         let directory = Self.dataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let (session, file) = try Self.savedSession(directory)
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: file + ".tmp"))
         try Data([4, 5]).write(to: URL(fileURLWithPath: directory + "/sessions/r0ea1-gone.tsnap.tmp"))
@@ -203,6 +238,7 @@ import Wire
 
     @Test func onlyChangedSessionsAreRewrittenAndEndedOnesRemoved() throws {
         let directory = Self.dataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let client = Self.client(directory, epoch: "a1")
         _ = try client.service.restoreSessions()
         let first = client.newSession()
@@ -227,7 +263,9 @@ import Wire
         let session = Self.populate(client)
         let export = client.request("GET", "\(session)/export")
         #expect(export.status == 200 && export.contentType == "application/x-npz")
-        let file = Self.dataDirectory() + "/s.npz"
+        let directory = Self.dataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/s.npz"
         try Data(export.body).write(to: URL(fileURLWithPath: file))
         let script = """
             import numpy, sys
