@@ -263,7 +263,9 @@ final class SessionRegistry: Sendable {
             guard state.entries[snapshot.id] == nil else {
                 return .failure(APIError(.invalidArgument, "Session '\(snapshot.id)' is already live."))
             }
-            var entry = Entry(handle: handle, createdAt: snapshot.createdAt, idleTimeout: snapshot.idleTimeout,
+            // A timeout this server would not grant (its limit may have changed) is clamped.
+            let timeout = min(max(1, snapshot.idleTimeout), configuration.maxIdleTimeout)
+            var entry = Entry(handle: handle, createdAt: snapshot.createdAt, idleTimeout: timeout,
                               labels: snapshot.labels, lastActivity: time, inFlight: 0, status: status)
             entry.savedGeneration = entry.generation
             state.entries[snapshot.id] = entry

@@ -136,6 +136,10 @@ enum SnapshotFormat {
               let training = json["flags"]?["is_training"]?.bool, let arrayList = json["arrays"]?.array else {
             throw SnapshotError("metadata lacks a session member")
         }
+        // JSON numbers are finite; bounded so that timestamps stay printable.
+        guard (0...1e11).contains(createdAt), (0...1e11).contains(idleTimeout) else {
+            throw SnapshotError("metadata: created_at or idle_timeout_s out of range")
+        }
         var labels: [(String, String)] = []
         for label in labelList {
             guard let pair = label.array, pair.count == 2, let key = pair[0].string, let value = pair[1].string else {
