@@ -85,13 +85,15 @@ extension Session {
                            ["session_id": .string(id)])
         }
         var loaded: [(String, NDArray)] = []
+        var byID: [String: NDArray] = [:]
         do throws(APIError) {
             for record in records {
-                let array = try buffer(record.data, record, loaded: loaded, fresh: true)
+                let array = try buffer(record.data, record, loaded: byID, fresh: true)
                 arrays.insert(array, id: record.id)
                 loaded.append((record.id, array))
+                byID[record.id] = array
                 if let (req, source) = record.grad {
-                    let gradient = try buffer(source, record, loaded: loaded, fresh: false)
+                    let gradient = try buffer(source, record, loaded: byID, fresh: false)
                     try engine { () throws(AutogradError) in try context.markVariables([array], gradients: [gradient], gradReqs: [req]) }
                 }
             }
@@ -104,7 +106,7 @@ extension Session {
 
     /// The array for one buffer: new memory from bytes, or the loaded buffer it shares (a new
     /// handle for array values, the very buffer for a gradient).
-    private func buffer(_ source: BufferSource, _ record: ArrayRecord, loaded: [(String, NDArray)],
+    private func buffer(_ source: BufferSource, _ record: ArrayRecord, loaded: [String: NDArray],
                         fresh: Bool) throws(APIError) -> NDArray {
         switch source {
         case .bytes(let data):
@@ -113,7 +115,7 @@ extension Session {
             }
             return try engine { () throws(AutogradError) in try made.get() }
         case .shared(let other, let grad):
-            guard let base = loaded.last(where: { $0.0 == other })?.1, let target = grad ? base.grad : base else {
+            guard let base = loaded[other], let target = grad ? base.grad : base else {
                 throw APIError(.invalidBody, "Array '\(record.id)' shares memory with '\(other)', which is not loaded.")
             }
             return fresh ? context.detach(target) : target
