@@ -38,6 +38,10 @@ public struct ServiceConfiguration: Sendable {
     public var rateLimitBurst: Int = 100
     /// `Retry-After` seconds sent with 503 `capacity`.
     public var retryAfterSeconds: Int = 5
+    /// Directory of the session snapshots (`--data-dir`); nil = sessions live only in memory.
+    public var dataDirectory: String?
+    /// Seconds between snapshot passes (`--snapshot-interval`); 0 = only at shutdown.
+    public var snapshotInterval: Double = 30
     /// Wall clock in seconds since 1970 (injectable for tests).
     public var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
 

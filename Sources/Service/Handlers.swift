@@ -97,6 +97,26 @@ enum Handlers {
         return .json(DTO.object([("seed", .int(Int(value)))]))
     }
 
+    /// The session's arrays and gradient buffers as an `.npz` archive (``SessionNPZ``).
+    static func exportSession(_ ctx: RequestContext, _ session: Session) throws(APIError) -> Reply {
+        let offered = ["application/x-npz", "application/zip", "application/octet-stream"]
+        guard let type = Negotiation.choose(ctx.request, offered: offered) else { throw Negotiation.notAcceptable(offered) }
+        return Reply(status: 200, headers: [("Content-Disposition", "attachment; filename=\"\(session.id).npz\"")],
+                     contentType: type, body: try SessionNPZ.encode(session.records()))
+    }
+
+    /// Adds the arrays of an `.npz` body to the session, all or nothing.
+    static func importSession(_ ctx: RequestContext, _ session: Session) throws(APIError) -> Reply {
+        let accepted = ["application/x-npz", "application/zip", "application/octet-stream"]
+        let type = Negotiation.mediaType(ctx.request.headers["Content-Type"] ?? "")
+        guard accepted.contains(type) else {
+            throw Negotiation.unsupportedMediaType(type, accepted: accepted.joined(separator: ", "))
+        }
+        let records = try SessionNPZ.decode(ctx.request.body, maxElements: ctx.service.registry.configuration.maxArrayElements)
+        let loaded = try session.load(records)
+        return .json(DTO.object([("arrays", DTO.arrayInfos(loaded))]), status: 201)
+    }
+
     // MARK: - Scopes
 
     static func pushScope(_ ctx: RequestContext, _ session: Session) throws(APIError) -> Reply {

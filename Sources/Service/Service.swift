@@ -74,12 +74,16 @@ public final class Service: HTTPHandler {
     private let apiKeys: Set<String>
     private let rateLimiter: RateLimiter?
     let metrics: Metrics
+    /// Snapshots under `--data-dir`; nil when sessions live only in memory.
+    let persistence: Persistence?
     private let connectionCount = Mutex<(@Sendable () -> Int)?>(nil)
 
     /// Creates the service; `log` receives one entry per request.
     public init(configuration: ServiceConfiguration = ServiceConfiguration(),
                 log: (@Sendable (RequestLog) -> Void)? = nil) {
-        registry = SessionRegistry(configuration: configuration)
+        let registry = SessionRegistry(configuration: configuration)
+        self.registry = registry
+        persistence = configuration.dataDirectory.map { Persistence(directory: $0, registry: registry) }
         interpreter = Interpreter(maxSteps: configuration.maxProgramSteps, maxDepth: configuration.maxProgramDepth)
         openAPIDocument = OpenAPIDocument.load(path: configuration.openAPIPath)
         apiKeys = configuration.apiKeys
@@ -113,8 +117,36 @@ public final class Service: HTTPHandler {
             sessionsActive: totals.sessions, sessionsCreated: registry.createdCount.count,
             sessionsEnded: [("deleted", registry.deletedCount.count), ("expired", registry.expiredCount.count)],
             connectionsActive: connections, arrayBytes: totals.arrayBytes, graphBytes: totals.graphBytes,
-            opsExecuted: registry.opsExecuted.count))
+            opsExecuted: registry.opsExecuted.count,
+            snapshots: persistence.map { persistence in
+                Metrics.Snapshots(written: persistence.written.count, passes: persistence.passes.count,
+                                  failures: persistence.failures.count, restored: persistence.restored.count,
+                                  setAside: persistence.setAside.count)
+            }))
     }
+
+    // MARK: - Durable sessions
+
+    /// With a data directory: creates it and restores every session snapshot in it (bad ones are
+    /// moved to `corrupt/` and reported). Call once, before serving. Throws only when the
+    /// directory cannot be created; nil without a data directory.
+    public func restoreSessions() throws -> RestoreReport? {
+        try persistence?.restore()
+    }
+
+    /// Writes the snapshots of all sessions changed since their last one (graceful shutdown
+    /// calls this after draining); nil without a data directory.
+    @discardableResult
+    public func writeSnapshots() -> SnapshotReport? { persistence?.snapshot() }
+
+    /// Writes snapshots every `configuration.snapshotInterval` seconds (none when it is 0)
+    /// until ``stopSnapshotting()``, handing each pass's report to `report`.
+    public func startSnapshotting(report: @escaping @Sendable (SnapshotReport) -> Void) {
+        persistence?.start(every: registry.configuration.snapshotInterval, report: report)
+    }
+
+    /// Stops the periodic snapshots.
+    public func stopSnapshotting() { persistence?.stop() }
 
     /// Stops accepting new sessions; `/readyz` answers 503 from now on.
     public func beginDraining() { registry.beginDraining() }
@@ -203,7 +235,7 @@ public final class Service: HTTPHandler {
                         let named = error.extensions["session_id"] == nil ? error.with("session_id", .string(session.id)) : error
                         reply = Self.problem(named, routed)
                     }
-                    registry.finish(handle, status: SessionStatus(session))
+                    registry.finish(handle, status: SessionStatus(session), changed: routed.method != "GET")
                     finish(reply, routeIndex, sessionID)
                 }
             }

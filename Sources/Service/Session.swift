@@ -529,7 +529,7 @@ final class Session {
     }
 
     /// Runs an engine call, mapping its typed error to the API's.
-    private func engine<R>(_ body: () throws(AutogradError) -> R) throws(APIError) -> R {
+    func engine<R>(_ body: () throws(AutogradError) -> R) throws(APIError) -> R {
         functionFailure = nil
         do {
             return try body()

@@ -8,10 +8,13 @@ final class SessionHandle: @unchecked Sendable {
     let id: String
     let queue: DispatchQueue
     let session: Session
+    /// Fingerprint of the API key that created the session ("" when authentication is off).
+    let owner: String
 
-    init(id: String, session: Session) {
+    init(id: String, session: Session, owner: String = "") {
         self.id = id
         self.session = session
+        self.owner = owner
         self.queue = DispatchQueue(label: "tensord.session.\(id)")
     }
 
@@ -87,6 +90,10 @@ final class SessionRegistry: Sendable {
         var lastActivity: Double
         var inFlight: Int
         var status: SessionStatus
+        /// Counts requests that may have changed the session; `savedGeneration` is the value
+        /// its last snapshot captured.
+        var generation = 1
+        var savedGeneration = 0
     }
 
     private struct State {
@@ -176,14 +183,16 @@ final class SessionRegistry: Sendable {
         return handle
     }
 
-    /// Ends a request begun with ``begin(_:)``, recording the session's status after it.
-    func finish(_ handle: SessionHandle, status: SessionStatus) {
+    /// Ends a request begun with ``begin(_:)``, recording the session's status after it;
+    /// `changed` is false for requests that cannot have modified the session (reads).
+    func finish(_ handle: SessionHandle, status: SessionStatus, changed: Bool = true) {
         let time = now
         state.withLock { state in
             guard var entry = state.entries[handle.id] else { return }
             entry.lastActivity = time
             entry.inFlight -= 1
             entry.status = status
+            if changed { entry.generation += 1 }
             state.entries[handle.id] = entry
         }
     }
@@ -237,6 +246,62 @@ final class SessionRegistry: Sendable {
                     limits: SessionLimitsSnapshot(maxBytes: configuration.sessionMaxBytes,
                                                   maxArrayElements: configuration.maxArrayElements))
     }
+
+    // MARK: - Snapshots
+
+    /// Adds a session from its snapshot (id, owner and arrays as saved; idle time restarts now),
+    /// checking every limit a new session and its arrays would meet.
+    func restore(_ snapshot: SessionSnapshot) throws(APIError) {
+        let session = Session(id: snapshot.id, seed: 0, limits: limits, opsExecuted: opsExecuted)
+        _ = try session.load(snapshot.arrays)
+        _ = session.setFlags(recording: snapshot.flags.isRecording, training: snapshot.flags.isTraining)
+        let handle = SessionHandle(id: snapshot.id, session: session, owner: snapshot.owner)
+        let status = SessionStatus(session)
+        let time = now
+        let result: Result<Void, APIError> = state.withLock { state in
+            if let error = capacityError(state) { return .failure(error) }
+            guard state.entries[snapshot.id] == nil else {
+                return .failure(APIError(.invalidArgument, "Session '\(snapshot.id)' is already live."))
+            }
+            // A timeout this server would not grant (its limit may have changed) is clamped.
+            let timeout = min(max(1, snapshot.idleTimeout), configuration.maxIdleTimeout)
+            var entry = Entry(handle: handle, createdAt: snapshot.createdAt, idleTimeout: timeout,
+                              labels: snapshot.labels, lastActivity: time, inFlight: 0, status: status)
+            entry.savedGeneration = entry.generation
+            state.entries[snapshot.id] = entry
+            state.order.append(snapshot.id)
+            return .success(())
+        }
+        try result.get()
+    }
+
+    /// Live sessions changed since their last snapshot.
+    func unsavedSessions() -> [SessionHandle] {
+        state.withLock { state in
+            state.order.compactMap { id in state.entries[id].flatMap { $0.generation != $0.savedGeneration ? $0.handle : nil } }
+        }
+    }
+
+    /// The session's durable state at a point between two of its requests (taken on its queue),
+    /// with the generation it reflects; nil once the session is gone.
+    func capture(_ handle: SessionHandle) -> (snapshot: SessionSnapshot, generation: Int)? {
+        handle.queue.sync {
+            guard let entry = state.withLock({ $0.entries[handle.id] }) else { return nil }
+            let session = handle.session
+            let snapshot = SessionSnapshot(id: handle.id, owner: handle.owner, createdAt: entry.createdAt,
+                                           idleTimeout: entry.idleTimeout, labels: entry.labels,
+                                           flags: session.flags, arrays: session.records())
+            return (snapshot, entry.generation)
+        }
+    }
+
+    /// Records that the snapshot of `generation` is on disk.
+    func markSaved(_ id: String, generation: Int) {
+        state.withLock { state in state.entries[id]?.savedGeneration = generation }
+    }
+
+    /// Ids of the live sessions.
+    func liveIDs() -> Set<String> { state.withLock { Set($0.entries.keys) } }
 
     /// All live sessions, oldest first.
     func list() -> [SessionInfo] {

@@ -31,6 +31,8 @@ let flags: [Flag] = [
     Flag(name: "rate-limit", env: "TENSORD_RATE_LIMIT", help: "requests per second per client on /v1 (default: unlimited)", takesValue: true),
     Flag(name: "rate-limit-burst", env: "TENSORD_RATE_LIMIT_BURST", help: "burst size of the rate limit (default 100)", takesValue: true),
     Flag(name: "openapi", env: "TENSORD_OPENAPI", help: "path of openapi.yaml to serve (default: found next to the binary or in the working directory)", takesValue: true),
+    Flag(name: "data-dir", env: "TENSORD_DATA_DIR", help: "directory for session snapshots; sessions survive restarts (default: memory only)", takesValue: true),
+    Flag(name: "snapshot-interval", env: "TENSORD_SNAPSHOT_INTERVAL", help: "seconds between snapshots of changed sessions, 0 = only at shutdown (default 30)", takesValue: true),
     Flag(name: "workers", env: "TENSORD_WORKERS", help: "event-loop threads (default: one per core)", takesValue: true),
     Flag(name: "log-format", env: "TENSORD_LOG_FORMAT", help: "json or text (default json)", takesValue: true),
     Flag(name: "help", env: "", help: "print this help", takesValue: false),
@@ -211,6 +213,8 @@ func runTensord() -> Never {
         serviceConfiguration.rateLimit = Double(integer(values, "rate-limit", default: 0, minimum: 1))
         serviceConfiguration.rateLimitBurst = integer(values, "rate-limit-burst", default: 100, minimum: 1)
     }
+    serviceConfiguration.dataDirectory = values["data-dir"]
+    serviceConfiguration.snapshotInterval = Double(integer(values, "snapshot-interval", default: 30))
     if let keys = values["api-key"] {
         serviceConfiguration.apiKeys = Set(keys.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
     }
@@ -219,6 +223,29 @@ func runTensord() -> Never {
         logger.line("request", [("method", .string(entry.method)), ("route", entry.route.map(LogValue.string)),
                                 ("status", .int(entry.status)), ("duration_us", .int(entry.durationMicroseconds)),
                                 ("session", entry.sessionID.map(LogValue.string)), ("request_id", .string(entry.requestID))])
+    }
+
+    // Restored before listening, so no request can race a session coming back.
+    do {
+        if let report = try service.restoreSessions() {
+            for (path, reason) in report.setAside {
+                logger.line("snapshot set aside", [("path", .string(path)), ("reason", .string(reason))])
+            }
+            logger.line("sessions restored", [("data_dir", .string(serviceConfiguration.dataDirectory ?? "")),
+                                              ("restored", .int(report.restored.count)), ("set_aside", .int(report.setAside.count)),
+                                              ("temp_files_removed", .int(report.leftoversRemoved))])
+        }
+    } catch {
+        logger.line("could not open the data directory", [("error", .string("\(error)"))])
+        exit(1)
+    }
+    let logSnapshots: @Sendable (SnapshotReport) -> Void = { report in
+        for (id, error) in report.failures {
+            logger.line("snapshot failed", [("session", .string(id)), ("error", .string(error))])
+        }
+        if report.written > 0 || report.removed > 0 {
+            logger.line("snapshot", [("written", .int(report.written)), ("removed", .int(report.removed))])
+        }
     }
 
     var serverConfiguration = ServerConfiguration(host: values["host"] ?? "127.0.0.1", port: integer(values, "port", default: 8080))
@@ -255,8 +282,9 @@ func runTensord() -> Never {
 
     // Expire idle sessions at a tenth of the idle timeout, at least every 30 s.
     service.startSweeping(every: min(30, max(1, serviceConfiguration.idleTimeout / 10)))
+    service.startSnapshotting(report: logSnapshots)
 
-    // SIGTERM/SIGINT: stop taking new sessions, drain connections for up to 10 s, then exit 0.
+    // SIGTERM/SIGINT: stop taking new sessions, drain connections for up to 10 s, snapshot, then exit 0.
     let signalQueue = DispatchQueue(label: "tensord.signals")
     let signalSources = [SIGTERM, SIGINT].map { signo in
         signal(signo, SIG_IGN)
@@ -272,6 +300,9 @@ func runTensord() -> Never {
 
     server.wait()
     service.stopSweeping()
+    service.stopSnapshotting()
+    // After draining: every acknowledged change is in this last pass.
+    if let report = service.writeSnapshots() { logSnapshots(report) }
     signalSources.forEach { $0.cancel() }
     logger.line("stopped")
     exit(0)
