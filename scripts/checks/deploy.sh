@@ -26,8 +26,12 @@ sts = next(d for d in docs if d["kind"] == "StatefulSet")
 c = sts["spec"]["template"]["spec"]["containers"][0]
 assert c["readinessProbe"]["httpGet"]["path"] == "/readyz" and c["livenessProbe"]["httpGet"]["path"] == "/livez"
 assert "requests" in c["resources"] and "limits" in c["resources"]
+env = {e["name"]: e["value"] for e in c["env"]}
+mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+claims = [t["metadata"]["name"] for t in sts["spec"]["volumeClaimTemplates"]]
+assert mounts.get("data") == env["TENSORD_DATA_DIR"] and "data" in claims, (env, mounts, claims)
 headless = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "tensord")
 assert headless["spec"]["clusterIP"] == "None" and headless["spec"]["publishNotReadyAddresses"] is True
 yaml.safe_load(open("deploy/docker-compose.yml"))
-print("deploy: k8s manifests and compose file parse; probes, resources and headless service present")
+print("deploy: k8s manifests and compose file parse; probes, resources, per-pod data volume and headless service present")
 PY
