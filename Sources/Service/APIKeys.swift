@@ -73,8 +73,7 @@ public enum APIKeys {
     /// Parses the keys file's text.
     public static func parse(_ text: String) throws(APIKeysError) -> [APIKey] {
         var keys: [APIKey] = []
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard let first = words.first, !first.hasPrefix("#") else { continue }
             let place = "line \(index + 1)"
