@@ -220,7 +220,7 @@ func runTensord() -> Never {
     if serviceConfiguration.maxSessionTTL > 0 && serviceConfiguration.sessionTTL > serviceConfiguration.maxSessionTTL {
         fail("--session-ttl must not exceed --max-session-ttl")
     }
-    serviceConfiguration.maxSessionsPerKey = integer(values, "max-sessions-per-key", default: 100)
+    serviceConfiguration.maxSessionsPerKey = integer(values, "max-sessions-per-key", default: 100, minimum: 1)
     do throws(APIKeysError) {
         let fromFile = try values["api-keys-file"].map(APIKeys.load) ?? []
         let fromList = try values["api-key"].map(APIKeys.parseList) ?? []
