@@ -123,11 +123,11 @@ public final class Context {
         for d in shape {
             guard d >= 0 else { throw AutogradError(.invalidParameter, "negative dimension in shape \(shapeText(shape))") }
             let (p, o) = n.multipliedReportingOverflow(by: d)
-            guard !o else { throw AutogradError(.limitExceeded, "array of shape \(shapeText(shape)) is too large") }
+            guard !o else { throw AutogradError(.arrayTooLarge, "array of shape \(shapeText(shape)) is too large") }
             n = p
         }
         guard n <= limits.maxElements else {
-            throw AutogradError(.limitExceeded, "array of shape \(shapeText(shape)) has \(n) elements, over the limit of \(limits.maxElements)")
+            throw AutogradError(.arrayTooLarge, "array of shape \(shapeText(shape)) has \(n) elements, over the limit of \(limits.maxElements)")
         }
         let bytes = n * dtype.byteSize
         guard accounting.allocatedBytes + bytes <= limits.maxBytes else {

@@ -59,23 +59,25 @@ enum Handlers {
                 labels.append((member.key, value))
             }
         }
-        let info = try ctx.service.registry.create(idleTimeout: try f.int("idle_timeout_s"), seed: seed, labels: labels)
-        return .json(DTO.session(info), status: 201, headers: [("Location", "/v1/sessions/\(info.id)")])
+        let info = try ctx.service.registry.create(caller: ctx.caller, idleTimeout: try f.int("idle_timeout_s"),
+                                                   ttl: try f.int("ttl_s"), seed: seed, labels: labels)
+        return .json(DTO.session(info, owner: ctx.service.ownerLabel(info.owner)), status: 201, headers: [("Location", "/v1/sessions/\(info.id)")])
     }
 
     static func listSessions(_ ctx: RequestContext) throws(APIError) -> Reply {
-        .json(DTO.object([("sessions", .array(ctx.service.registry.list().map(DTO.session)))]))
+        let sessions = ctx.service.registry.list(caller: ctx.caller)
+        return .json(DTO.object([("sessions", .array(sessions.map { DTO.session($0, owner: ctx.service.ownerLabel($0.owner)) }))]))
     }
 
     static func getSession(_ ctx: RequestContext, _ session: Session) throws(APIError) -> Reply {
         guard let info = ctx.service.registry.info(session.id, status: SessionStatus(session)) else {
-            throw ctx.service.registry.notFound(session.id)
+            throw ctx.service.registry.notFound(session.id, caller: ctx.caller)
         }
-        return .json(DTO.session(info))
+        return .json(DTO.session(info, owner: ctx.service.ownerLabel(info.owner)))
     }
 
     static func deleteSession(_ ctx: RequestContext, _ session: Session) throws(APIError) -> Reply {
-        try ctx.service.registry.delete(session.id)
+        try ctx.service.registry.delete(session.id, caller: ctx.caller)
         return .noContent
     }
 

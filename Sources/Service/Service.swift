@@ -71,7 +71,9 @@ public final class Service: HTTPHandler {
     private let sweeping = Atomic<Bool>(false)
     /// `registry.endedCount` at the last `malloc_trim`.
     private let trimmedAtEndedCount = Atomic<Int>(0)
-    private let apiKeys: Set<String>
+    /// The configured keys by fingerprint; empty = authentication off.
+    private let keys: [String: APIKey]
+    private let maxSessionsPerKey: Int
     private let rateLimiter: RateLimiter?
     let metrics: Metrics
     /// Snapshots under `--data-dir`; nil when sessions live only in memory.
@@ -86,7 +88,8 @@ public final class Service: HTTPHandler {
         persistence = configuration.dataDirectory.map { Persistence(directory: $0, registry: registry) }
         interpreter = Interpreter(maxSteps: configuration.maxProgramSteps, maxDepth: configuration.maxProgramDepth)
         openAPIDocument = OpenAPIDocument.load(path: configuration.openAPIPath)
-        apiKeys = configuration.apiKeys
+        keys = Dictionary(configuration.apiKeys.map { ($0.fingerprint, $0) }, uniquingKeysWith: { first, _ in first })
+        maxSessionsPerKey = configuration.maxSessionsPerKey
         rateLimiter = configuration.rateLimit.map {
             RateLimiter(rate: $0, burst: configuration.rateLimitBurst, clock: configuration.clock)
         }
@@ -216,17 +219,17 @@ public final class Service: HTTPHandler {
             request.pathParameters = parameters
         }
         let routed = request
-        let context = RequestContext(request: routed, service: self)
         let sessionID = request.pathParameters["sid"]
         do {
-            let client = try authorize(request, route: route)
-            try limitRate(client, route: route)
+            let caller = try authorize(request, route: route)
+            let context = RequestContext(request: routed, caller: caller, service: self)
+            try limitRate(caller.rateKey, route: route)
             if route.produces == .json { try Negotiation.requireJSON(request) }
             switch route.action {
             case .global(let handler):
                 finish(try handler(context), routeIndex, sessionID)
             case .session(let handler):
-                let handle = try registry.begin(sessionID ?? "")
+                let handle = try registry.begin(sessionID ?? "", caller: caller)
                 handle.async { [registry] session in
                     let reply: Reply
                     do throws(APIError) {
@@ -244,19 +247,28 @@ public final class Service: HTTPHandler {
         }
     }
 
-    /// API keys, when configured, guard everything under `/v1`. Returns the client's identity
-    /// for rate limiting: its key, else its address.
-    private func authorize(_ request: HTTPRequest, route: Route) throws(APIError) -> String {
-        let address = Self.host(of: request.remoteAddress ?? "unknown")
-        guard !apiKeys.isEmpty, route.path.hasPrefix("/v1/") else { return address }
+    /// API keys, when configured, guard everything under `/v1`. The presented key is hashed
+    /// and the digest looked up (no comparison over the secret's bytes); the caller is known by
+    /// that fingerprint only. Without keys every caller is anonymous and sees every session.
+    private func authorize(_ request: HTTPRequest, route: Route) throws(APIError) -> Caller {
+        guard !keys.isEmpty, route.path.hasPrefix("/v1/") else {
+            return Caller(owner: "", isAdmin: true, maxSessions: nil, rateKey: Self.host(of: request.remoteAddress ?? "unknown"))
+        }
         let bearer = request.headers["Authorization"].flatMap { value -> String? in
             value.lowercased().hasPrefix("bearer ") ? String(value.dropFirst(7)).trimmingSpaces() : nil
         }
-        guard let key = bearer ?? request.headers["X-API-Key"], apiKeys.contains(key) else {
+        guard let presented = bearer ?? request.headers["X-API-Key"], let key = keys[APIKey.fingerprint(of: presented)] else {
             throw APIError(.unauthorized, "This server requires an API key: send 'Authorization: Bearer <key>'.",
                            headers: [("WWW-Authenticate", "Bearer")])
         }
-        return "key:" + key
+        return Caller(owner: key.fingerprint, isAdmin: key.isAdmin, maxSessions: key.maxSessions ?? maxSessionsPerKey,
+                      rateKey: "key:" + key.fingerprint)
+    }
+
+    /// A session's `owner` as the API shows it: its key's ``APIKey/label`` ("" when authentication is off).
+    func ownerLabel(_ fingerprint: String) -> String {
+        guard !fingerprint.isEmpty else { return "" }
+        return keys[fingerprint]?.label ?? "key:" + fingerprint.prefix(12)
     }
 
     /// The host part of the server's `host:port` / `[v6]:port` peer text (a client's connections

@@ -9,12 +9,14 @@ struct SessionSnapshot: Sendable, Equatable {
     let owner: String
     let createdAt: Double
     let idleTimeout: Double
+    /// Absolute lifetime in seconds from `createdAt`, nil = none.
+    let ttl: Double?
     let labels: [(String, String)]
     let flags: Flags
     let arrays: [ArrayRecord]
 
     static func == (a: SessionSnapshot, b: SessionSnapshot) -> Bool {
-        a.id == b.id && a.owner == b.owner && a.createdAt == b.createdAt && a.idleTimeout == b.idleTimeout
+        a.id == b.id && a.owner == b.owner && a.createdAt == b.createdAt && a.idleTimeout == b.idleTimeout && a.ttl == b.ttl
             && a.labels.elementsEqual(b.labels, by: ==) && a.flags == b.flags && a.arrays == b.arrays
     }
 }
@@ -45,7 +47,7 @@ struct SnapshotLimits: Sendable {
 ///     12  4  CRC-32 of every byte from offset 24 to the end
 ///     16  8  length of the rest of the file (from offset 24)
 ///     24  4  metadata length M
-///     28  M  metadata: JSON (id, owner, created_at, idle_timeout_s, labels, flags, arrays)
+///     28  M  metadata: JSON (id, owner, created_at, idle_timeout_s, ttl_s, labels, flags, arrays)
 ///     28+M   array bytes, in metadata order: each array's values, then its gradient buffer,
 ///            each omitted when it shares the memory of an earlier buffer
 enum SnapshotFormat {
@@ -78,6 +80,7 @@ enum SnapshotFormat {
         let metadata = JSONWriter.encode(object([
             ("id", .string(snapshot.id)), ("owner", .string(snapshot.owner)),
             ("created_at", .double(snapshot.createdAt)), ("idle_timeout_s", .double(snapshot.idleTimeout)),
+            ("ttl_s", snapshot.ttl.map { .double($0) } ?? .null),
             ("labels", .array(snapshot.labels.map { .array([.string($0.0), .string($0.1)]) })),
             ("flags", object([("is_recording", .bool(snapshot.flags.isRecording)), ("is_training", .bool(snapshot.flags.isTraining))])),
             ("arrays", .array(arrays)),
@@ -140,6 +143,9 @@ enum SnapshotFormat {
         guard (0...1e11).contains(createdAt), (0...1e11).contains(idleTimeout) else {
             throw SnapshotError("metadata: created_at or idle_timeout_s out of range")
         }
+        // Absent or null: no lifetime.
+        let ttl = json["ttl_s"]?.number?.double
+        if let ttl, !(0...1e11).contains(ttl) { throw SnapshotError("metadata: ttl_s out of range") }
         var labels: [(String, String)] = []
         for label in labelList {
             guard let pair = label.array, pair.count == 2, let key = pair[0].string, let value = pair[1].string else {
@@ -189,7 +195,7 @@ enum SnapshotFormat {
             }
             records.append(ArrayRecord(id: name, dtype: size.dtype, shape: size.shape, data: data, grad: grad))
         }
-        return SessionSnapshot(id: id, owner: owner, createdAt: createdAt, idleTimeout: idleTimeout, labels: labels,
+        return SessionSnapshot(id: id, owner: owner, createdAt: createdAt, idleTimeout: idleTimeout, ttl: ttl, labels: labels,
                                flags: Flags(isRecording: recording, isTraining: training), arrays: records)
     }
 

@@ -21,6 +21,8 @@ let flags: [Flag] = [
     Flag(name: "max-arrays", env: "TENSORD_MAX_ARRAYS", help: "arrays per session (default 100000)", takesValue: true),
     Flag(name: "max-sessions", env: "TENSORD_MAX_SESSIONS", help: "live sessions per process (default 1000)", takesValue: true),
     Flag(name: "idle-timeout", env: "TENSORD_IDLE_TIMEOUT", help: "default session idle timeout in seconds (default 900)", takesValue: true),
+    Flag(name: "session-ttl", env: "TENSORD_SESSION_TTL", help: "absolute session lifetime in seconds when a session asks for none; 0 = none (default 0)", takesValue: true),
+    Flag(name: "max-session-ttl", env: "TENSORD_MAX_SESSION_TTL", help: "largest ttl_s a session may ask for; 0 = no cap (default 0)", takesValue: true),
     Flag(name: "replica-id", env: "TENSORD_REPLICA_ID", help: "replica ordinal encoded in session ids, or 'hostname' for a StatefulSet pod's ordinal (default 0)", takesValue: true),
     Flag(name: "allow-open", env: "TENSORD_ALLOW_OPEN", help: "allow a non-loopback address without API keys (default: refuse)", takesValue: false),
     Flag(name: "header-timeout", env: "TENSORD_HEADER_TIMEOUT", help: "seconds to receive a request's headers (default 10)", takesValue: true),
@@ -28,6 +30,8 @@ let flags: [Flag] = [
     Flag(name: "tls-cert", env: "TENSORD_TLS_CERT", help: "PEM certificate chain; with --tls-key serves HTTPS", takesValue: true),
     Flag(name: "tls-key", env: "TENSORD_TLS_KEY", help: "PEM private key", takesValue: true),
     Flag(name: "api-key", env: "TENSORD_API_KEYS", help: "require this API key on /v1 (comma-separated list)", takesValue: true),
+    Flag(name: "api-keys-file", env: "TENSORD_API_KEYS_FILE", help: "file of API keys, one per line: KEY [admin] [name=NAME] [max_sessions=N]", takesValue: true),
+    Flag(name: "max-sessions-per-key", env: "TENSORD_MAX_SESSIONS_PER_KEY", help: "live sessions one API key may hold (default 100)", takesValue: true),
     Flag(name: "rate-limit", env: "TENSORD_RATE_LIMIT", help: "requests per second per client on /v1 (default: unlimited)", takesValue: true),
     Flag(name: "rate-limit-burst", env: "TENSORD_RATE_LIMIT_BURST", help: "burst size of the rate limit (default 100)", takesValue: true),
     Flag(name: "openapi", env: "TENSORD_OPENAPI", help: "path of openapi.yaml to serve (default: found next to the binary or in the working directory)", takesValue: true),
@@ -215,8 +219,18 @@ func runTensord() -> Never {
     }
     serviceConfiguration.dataDirectory = values["data-dir"]
     serviceConfiguration.snapshotInterval = Double(integer(values, "snapshot-interval", default: 30))
-    if let keys = values["api-key"] {
-        serviceConfiguration.apiKeys = Set(keys.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+    serviceConfiguration.sessionTTL = Double(integer(values, "session-ttl", default: 0))
+    serviceConfiguration.maxSessionTTL = Double(integer(values, "max-session-ttl", default: 0))
+    if serviceConfiguration.maxSessionTTL > 0 && serviceConfiguration.sessionTTL > serviceConfiguration.maxSessionTTL {
+        fail("--session-ttl must not exceed --max-session-ttl")
+    }
+    serviceConfiguration.maxSessionsPerKey = integer(values, "max-sessions-per-key", default: 100, minimum: 1)
+    do throws(APIKeysError) {
+        let fromFile = try values["api-keys-file"].map(APIKeys.load) ?? []
+        let fromList = try values["api-key"].map(APIKeys.parseList) ?? []
+        serviceConfiguration.apiKeys = try APIKeys.merge(fromFile, fromList)
+    } catch {
+        fail(error.description)
     }
 
     let service = Service(configuration: serviceConfiguration) { @Sendable entry in
@@ -261,7 +275,7 @@ func runTensord() -> Never {
     // Without API keys anyone who can reach the port can use every session: only loopback, unless asked.
     let allowOpen = values["allow-open"].map { !["0", "false", "no", ""].contains($0.lowercased()) } ?? false
     if serviceConfiguration.apiKeys.isEmpty && !isLoopback(serverConfiguration.host) && !allowOpen {
-        fail("refusing to listen on \(serverConfiguration.host) without API keys; set --api-key/TENSORD_API_KEYS, or pass --allow-open (TENSORD_ALLOW_OPEN=1) to run open")
+        fail("refusing to listen on \(serverConfiguration.host) without API keys; set --api-key/TENSORD_API_KEYS or --api-keys-file, or pass --allow-open (TENSORD_ALLOW_OPEN=1) to run open")
     }
 
     let server: Server

@@ -114,7 +114,7 @@ import Wire
         let directory = Self.dataDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let snapshot = SessionSnapshot(id: "r0ea1-owned", owner: "key-fingerprint", createdAt: 1_800_000_000.5,
-                                       idleTimeout: 60, labels: [("k", "v")], flags: Flags(isRecording: true, isTraining: false),
+                                       idleTimeout: 60, ttl: 86_400, labels: [("k", "v")], flags: Flags(isRecording: true, isTraining: false),
                                        arrays: [ArrayRecord(id: "w", dtype: .int32, shape: [2], data: .bytes([1, 0, 0, 0, 2, 0, 0, 0]),
                                                             grad: (req: .add, buffer: .bytes([0, 0, 0, 0, 0, 0, 0, 0])))])
         let bytes = SnapshotFormat.encode(snapshot)
@@ -125,8 +125,12 @@ import Wire
         try store.write(bytes, id: snapshot.id)
         let client = Self.client(directory, epoch: "b2")
         #expect(try client.service.restoreSessions()?.restored == ["r0ea1-owned"])
-        let handle = try client.service.registry.begin("r0ea1-owned")
+        let admin = Caller(owner: "", isAdmin: true, maxSessions: nil, rateKey: "test")
+        let handle = try client.service.registry.begin("r0ea1-owned", caller: admin)
         #expect(handle.owner == "key-fingerprint")
+        client.service.registry.finish(handle, status: SessionStatus(handle.session), changed: false)
+        let restored = client.service.registry.list(caller: admin).first { $0.id == "r0ea1-owned" }
+        #expect(restored?.ttl == 86_400 && restored?.createdAt == 1_800_000_000.5)
         #expect(client.call("GET", "/v1/sessions/r0ea1-owned/flags")["is_recording"]?.bool == true)
     }
 
@@ -136,7 +140,7 @@ import Wire
         let store = SnapshotStore(directory: directory)
         try store.prepare()
         func snapshot(_ id: String, _ arrays: [ArrayRecord]) -> SessionSnapshot {
-            SessionSnapshot(id: id, owner: "", createdAt: 0, idleTimeout: 60, labels: [],
+            SessionSnapshot(id: id, owner: "", createdAt: 0, idleTimeout: 60, ttl: nil, labels: [],
                             flags: Flags(isRecording: false, isTraining: false), arrays: arrays)
         }
         let four = ArrayRecord(id: "w", dtype: .uint8, shape: [4], data: .bytes([1, 2, 3, 4]), grad: nil)
