@@ -1,5 +1,6 @@
 // tensord: the tensor-session REST API server. `tensord --help` lists the flags.
 import Dispatch
+import Autograd
 import Foundation
 import HTTPServer
 import Service
@@ -214,6 +215,9 @@ func runTensord() -> Never {
     if let keys = values["api-key"] {
         serviceConfiguration.apiKeys = Set(keys.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
     }
+
+    // Loads OpenBLAS with the right core and checks it before the first request needs it.
+    logger.line("blas", [("core", .string(BLAS.coreName)), ("status", .string(BLAS.status))])
 
     let service = Service(configuration: serviceConfiguration) { @Sendable entry in
         logger.line("request", [("method", .string(entry.method)), ("route", entry.route.map(LogValue.string)),
