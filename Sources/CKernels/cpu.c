@@ -26,7 +26,12 @@ uint32_t td_cpu_features(void) {
     return f;
 }
 
+static _Thread_local int level_override = -1;
+
+void td_override_kernel_level(int level) { level_override = level; }
+
 int td_kernel_level(void) {
+    if (level_override >= 0) return level_override;
     static _Atomic int level = -1;
     int l = atomic_load_explicit(&level, memory_order_relaxed);
     if (l >= 0) return l;

@@ -19,6 +19,9 @@ enum {
 uint32_t td_cpu_features(void);
 /// The kernel variant in use: 2 = AVX-512, 1 = AVX2+FMA, 0 = baseline x86-64.
 int td_kernel_level(void);
+/// Makes this thread use variant `level` (at most td_kernel_level()'s) until called with -1, so
+/// tests can check every variant this CPU can run.
+void td_override_kernel_level(int level);
 
 // MARK: - CBLAS entry points (LP64 OpenBLAS: the enums and blasint are int)
 typedef void (*td_sgemm_fn)(int order, int transA, int transB, int m, int n, int k, float alpha,
