@@ -105,7 +105,9 @@ TD_INLINE void td_unary_f32_body(int op, const float *x, float *y, size_t n) {
     case TD_UNARY_LOG: for (size_t i = 0; i < n; i++) y[i] = td_logf(x[i]); break;
     case TD_UNARY_TANH: for (size_t i = 0; i < n; i++) y[i] = td_tanhf(x[i]); break;
     case TD_UNARY_SIGMOID: for (size_t i = 0; i < n; i++) y[i] = td_sigmoidf(x[i]); break;
-    default: for (size_t i = 0; i < n; i++) y[i] = td_reluf(x[i]); break;
+    case TD_UNARY_RELU: for (size_t i = 0; i < n; i++) y[i] = td_reluf(x[i]); break;
+    // The elementwise builtin is IEEE sqrt (correctly rounded, NaN below 0) without libm's errno.
+    default: for (size_t i = 0; i < n; i++) y[i] = __builtin_elementwise_sqrt(x[i]); break;
     }
 }
 TD_DISPATCH(void, td_unary_f32, (int op, const float *x, float *y, size_t n), (op, x, y, n))

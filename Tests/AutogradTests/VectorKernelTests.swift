@@ -70,7 +70,7 @@ private func eachVariant(_ body: (Int) -> Void) {
         #expect(kernel(TD_UNARY_LOG, [-1, -.infinity, .nan, -.leastNonzeroMagnitude]).allSatisfy { $0.isNaN })
     }
 
-    @Test("float32 tanh and sigmoid are within 1 ulp of the double-precision values, relu matches Swift.max")
+    @Test("float32 tanh and sigmoid are within 1 ulp of the double-precision values, relu matches Swift.max, sqrt is exact")
     func tanhSigmoidRelu() {
         let xs = sweep(step: 4099, extra: edges)
         for (x, y) in zip(xs, kernel(TD_UNARY_TANH, xs)) where ulps(y, Float(Glibc.tanh(Double(x)))) > 1 {
@@ -86,6 +86,12 @@ private func eachVariant(_ body: (Int) -> Void) {
             break
         }
         #expect(kernel(TD_UNARY_TANH, [.infinity, -.infinity, -0.0, 1e-30]) == [1, -1, -0.0, 1e-30])
+        // sqrt is correctly rounded: exactly the engine's double-then-round result.
+        for (x, y) in zip(xs, kernel(TD_UNARY_SQRT, xs)) where !(y == Float(Double(x).squareRoot()) || (y.isNaN && (x.isNaN || x < 0))) {
+            Issue.record("sqrt(\(x)) = \(y)")
+            break
+        }
+        #expect(kernel(TD_UNARY_SQRT, [-1, -.infinity]).allSatisfy { $0.isNaN })
     }
 
     @Test("ops on arrays above the parallel threshold equal element-by-element results", arguments: [DType.float32, .float64])

@@ -6,7 +6,7 @@ import Glibc
 
 /// Unary functions with a vectorised float32 kernel (named by the op table next to the scalar rule).
 enum VectorUnary: Sendable {
-    case exp, log, tanh, sigmoid, relu
+    case exp, log, tanh, sigmoid, relu, sqrt
 
     var code: Int32 {
         switch self {
@@ -15,6 +15,7 @@ enum VectorUnary: Sendable {
         case .tanh: Int32(TD_UNARY_TANH)
         case .sigmoid: Int32(TD_UNARY_SIGMOID)
         case .relu: Int32(TD_UNARY_RELU)
+        case .sqrt: Int32(TD_UNARY_SQRT)
         }
     }
 }

@@ -104,7 +104,7 @@ let unaryOps: [OpDef] = [
     unaryOp("log10", saves: .inputs, "base-10 logarithm", { log10($0) }, vjp: { a in [try a.ctx.div(a.g, a.ctx.scale(a.x, M_LN10))] }),
     unaryOp("log1p", saves: .inputs, "log(1 + x)", { log1p($0) }, vjp: { a in [try a.ctx.div(a.g, a.ctx.shift(a.x, 1))] }),
     unaryOp("expm1", saves: .outputs, "e^x - 1", { expm1($0) }, vjp: { a in [try a.ctx.mul(a.g, a.ctx.shift(a.y, 1))] }),
-    unaryOp("sqrt", saves: .outputs, "square root", { $0.squareRoot() }, vjp: { a in [try a.ctx.div(a.ctx.scale(a.g, 0.5), a.y)] }),
+    unaryOp("sqrt", saves: .outputs, "square root", { $0.squareRoot() }, vector: .sqrt, vjp: { a in [try a.ctx.div(a.ctx.scale(a.g, 0.5), a.y)] }),
     unaryOp("rsqrt", saves: .outputs, "1 / sqrt(x)", { 1 / $0.squareRoot() }, vjp: { a in
         [try a.ctx.mul(a.g, a.ctx.scale(a.ctx.powScalar(a.y, 3), -0.5))]
     }),

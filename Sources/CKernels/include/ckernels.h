@@ -39,7 +39,7 @@ void td_ref_dgemm(int order, int transA, int transB, int m, int n, int k, double
 
 // MARK: - Element-wise kernels on n contiguous elements (y may alias x / a)
 /// Unary float32 functions, computed in double and rounded once (<= 1 ulp of the true value).
-enum { TD_UNARY_EXP = 0, TD_UNARY_LOG, TD_UNARY_TANH, TD_UNARY_SIGMOID, TD_UNARY_RELU };
+enum { TD_UNARY_EXP = 0, TD_UNARY_LOG, TD_UNARY_TANH, TD_UNARY_SIGMOID, TD_UNARY_RELU, TD_UNARY_SQRT };
 void td_unary_f32(int op, const float *x, float *y, size_t n);
 
 enum { TD_BIN_ADD = 0, TD_BIN_SUB, TD_BIN_MUL, TD_BIN_DIV };
