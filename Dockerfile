@@ -2,7 +2,7 @@
 #   docker build -t tensord .
 #   docker run --rm -p 8080:8080 -e TENSORD_ALLOW_OPEN=1 tensord
 # Stage 1 builds a release binary with the Swift runtime linked statically; stage 2 carries only
-# the runtime libraries the binary links (checked by scripts/checks/dockerfile.sh).
+# the runtime libraries the binary links or loads (checked by scripts/checks/deploy.sh).
 
 ARG SWIFT_IMAGE=swift:6.3-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
@@ -10,7 +10,7 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 FROM ${SWIFT_IMAGE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      pkg-config libopenblas-dev zlib1g-dev libssl-dev \
+      pkg-config zlib1g-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Manifest first so the dependency-free package resolution layer is cached.
@@ -21,7 +21,8 @@ RUN swift build -c release --product tensord --static-swift-stdlib \
 COPY openapi.yaml /out/openapi.yaml
 
 FROM ${RUNTIME_IMAGE} AS runtime
-# Runtime libraries only: OpenBLAS (and its Fortran runtime, libgfortran5 + libquadmath0), zlib, OpenSSL, the C++ runtime.
+# Runtime libraries only: OpenBLAS (loaded with dlopen at start-up, so it is not in ldd's list; with its
+# Fortran runtime, libgfortran5 + libquadmath0), zlib, OpenSSL, the C++ runtime.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libopenblas0-pthread libgfortran5 libquadmath0 zlib1g libssl3 libstdc++6 libgcc-s1 libc6 ca-certificates \

@@ -3,7 +3,7 @@ import Glibc
 // Add a suite by writing `func run<Name>()` in its own file and one line in `suites`.
 
 let suites: [(name: String, summary: String, run: () throws -> Void)] = [
-    ("engine", "autograd engine: tiny record/backward overhead loop, 1024² float32 dot forward+backward", runEngine),
+    ("engine", "autograd engine: tiny record/backward overhead loop, dot forward+backward, MLP step, dot/exp/add/sum timed for scripts/bench-engine.sh (vs numpy)", runEngine),
     ("wire", "1M tensor values: JSON encode/decode (scripts/bench-wire.sh compares with orjson)", { runWireBenchmark() }),
 ]
 

@@ -1,5 +1,6 @@
 // tensord: the tensor-session REST API server. `tensord --help` lists the flags.
 import Dispatch
+import Autograd
 import Foundation
 import HTTPServer
 import Service
@@ -232,6 +233,9 @@ func runTensord() -> Never {
     } catch {
         fail(error.description)
     }
+
+    // Loads OpenBLAS with the right core and checks it before the first request needs it.
+    logger.line("blas", [("core", .string(BLAS.coreName)), ("status", .string(BLAS.status))])
 
     let service = Service(configuration: serviceConfiguration) { @Sendable entry in
         logger.line("request", [("method", .string(entry.method)), ("route", entry.route.map(LogValue.string)),
