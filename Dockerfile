@@ -28,7 +28,8 @@ RUN apt-get update \
       libopenblas0-pthread libgfortran5 libquadmath0 zlib1g libssl3 libstdc++6 libgcc-s1 libc6 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 tensord \
- && useradd --system --uid 10001 --gid tensord --home-dir /var/lib/tensord --create-home tensord
+ && useradd --system --uid 10001 --gid tensord --home-dir /var/lib/tensord --create-home tensord \
+ && install -d -o tensord -g tensord -m 0750 /data
 COPY --from=build /out/tensord /usr/local/bin/tensord
 COPY --from=build /out/openapi.yaml /usr/local/share/tensord/openapi.yaml
 
@@ -44,4 +45,5 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${TENSORD_PORT} && printf 'GET /livez HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n' >&3 && head -c 12 <&3 | grep -q ' 200'"]
 # tensord handles SIGTERM: stops accepting, finishes in-flight requests, exits 0.
 STOPSIGNAL SIGTERM
+# /data (owned by tensord) takes session snapshots with TENSORD_DATA_DIR=/data and a volume mounted there.
 ENTRYPOINT ["/usr/local/bin/tensord"]
