@@ -7,7 +7,8 @@
 #   BENCH {"name": "...", "unit": "...", "tensord": 1.0, "peer": 2.0, "peer_name": "...",
 #          "higher_is_better": true, "target": 0.8, "target_text": ">= 0.8x nginx"}
 # and anything else it likes; the ratio is tensord/peer (or peer/tensord when lower is better),
-# so a ratio >= target means the target is met.
+# so a ratio >= target means the target is met. An absolute target instead of a ratio:
+#   "target_value": 1024 (in the row's unit; met when tensord reaches it, whatever the peer did).
 # Usage: bash scripts/bench.sh [name-filter]
 set -uo pipefail
 cd "$(dirname "$0")/.."

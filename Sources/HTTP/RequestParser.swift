@@ -478,9 +478,10 @@ public struct RequestParser: Sendable {
         } else {
             state = .identityBody
             remaining = length ?? 0
-            // Reserve what is announced only up to 64 KiB: a client that announces a body and never
-            // sends it must not make the server hold the whole limit.
-            body.reserveCapacity(min(remaining, 64 * 1024))
+            // The announced length is within the limit (checked with the head): allocate it once.
+            // Pages are committed only as bytes arrive, so a client that announces a body and
+            // never sends it does not make the server hold it.
+            if remaining > 0 { body = LargeBuffer.empty(capacity: remaining) }
         }
         guard head.expectsContinue else { return nil }
         let consumed = i

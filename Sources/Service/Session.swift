@@ -7,7 +7,7 @@ enum TensorInput {
     /// target's dtype for an overwrite, else float32, MXNet's default).
     case json(NumericArray, shape: [Int], dtype: DType?)
     /// Little-endian, row-major element bytes (`.npy`).
-    case bytes([UInt8], shape: [Int], dtype: DType)
+    case bytes(ArraySlice<UInt8>, shape: [Int], dtype: DType)
 
     var shape: [Int] {
         switch self {
@@ -206,7 +206,7 @@ final class Session {
                 // Wire's correctly rounded floats (no double rounding through Double).
                 let floats: [Float]
                 do { floats = try numbers.floats() } catch { throw APIError(.invalidArgument, "'data': \(error.message).") }
-                return try makeArray(.bytes(floats.withUnsafeBytes { Array($0) }, shape: shape, dtype: .float32))
+                return try makeArray(.bytes(floats.withUnsafeBytes { ArraySlice($0) }, shape: shape, dtype: .float32))
             case .float64:
                 return try engine { () throws(AutogradError) in try context.array(numbers.values, shape: shape, dtype: dtype) }
             case .int32, .int64, .uint8:
@@ -253,6 +253,13 @@ final class Session {
         let source: NDArray
         switch input {
         case .json(let numbers, _, let dtype): source = try makeArray(.json(numbers, shape: target.shape, dtype: dtype), defaultDType: target.dtype)
+        case .bytes(let bytes, _, let dtype) where dtype == target.dtype:
+            // Same dtype (an .npy upload): copied straight from the body into the array.
+            let done = bytes.withUnsafeBytes { raw in
+                Result { () throws(AutogradError) in try context.assign(target, bytes: raw) }
+            }
+            try engine { () throws(AutogradError) in try done.get() }
+            return target
         case .bytes(let bytes, _, let dtype): source = try makeArray(.bytes(bytes, shape: target.shape, dtype: dtype))
         }
         try engine { () throws(AutogradError) in try context.assign(target, from: source) }
