@@ -445,7 +445,15 @@ final class Session {
     }
 
     /// `POST .../scopes` and the enter half of a `scope` step.
-    func pushScope(_ kind: Context.ScopeKind, trainMode: Bool?) throws(APIError) -> ScopeFrame {
+    /// `id`: a client-chosen frame id (so that a pipelining client can exit the scope without
+    /// waiting for this answer); it must not name an open scope. Otherwise `sc<N>`.
+    func pushScope(_ kind: Context.ScopeKind, trainMode: Bool?, id: String? = nil) throws(APIError) -> ScopeFrame {
+        if let id {
+            try Self.validateID(id)
+            guard !scopes.contains(where: { $0.id == id }) else {
+                throw APIError(.invalidArgument, "A scope with id '\(id)' is already open.")
+            }
+        }
         let effective: Bool
         switch kind {
         case .record: effective = trainMode ?? true
@@ -457,9 +465,16 @@ final class Session {
             effective = kind == .trainMode
         }
         let token = context.enterScope(kind, trainMode: kind == .record || kind == .pause ? effective : nil)
-        let frame = ScopeFrame(id: "sc\(nextScopeNumber)", token: token, kind: kind, trainMode: effective,
+        var frameID = id ?? "sc\(nextScopeNumber)"
+        if id == nil {
+            nextScopeNumber += 1
+            while scopes.contains(where: { $0.id == frameID }) {   // a client chose this one
+                frameID = "sc\(nextScopeNumber)"
+                nextScopeNumber += 1
+            }
+        }
+        let frame = ScopeFrame(id: frameID, token: token, kind: kind, trainMode: effective,
                                depth: scopes.count + 1, isRecording: context.isRecording, isTraining: context.isTraining)
-        nextScopeNumber += 1
         scopes.append(frame)
         return frame
     }
