@@ -323,6 +323,9 @@ class HTTPTransport:
         ``callback(response)`` runs (under the transport lock: it must not send requests) when
         the response is read; ``callback(None)`` if the connection failed first.
         """
+        return self._enqueue(method, path, body, content_type, accept, callback)
+
+    def _enqueue(self, method, path, body, content_type, accept, callback):
         data, rest = self._head(method, path, body, content_type, accept)
         ticket = Ticket(method, path, data, rest, callback)
         with self._lock:
@@ -447,7 +450,7 @@ class HTTPTransport:
 
         Responses of earlier submitted requests are read (and handled) first.
         """
-        ticket = self.submit(method, path, body, content_type, accept)
+        ticket = self._enqueue(method, path, body, content_type, accept, None)
         self.wait(ticket)
         if ticket.error is not None:
             raise TensordError("connection to %s failed: %s" % (
