@@ -9,11 +9,13 @@ public enum LargeBuffer {
     /// Buffers at least this large get the huge-page advice.
     public static let hugePageMinimum = 4 << 20
 
-    /// An empty array with room for `capacity` bytes.
-    public static func empty(capacity: Int) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
-            if capacity >= hugePageMinimum, let base = buffer.baseAddress { adviseHugePages(UnsafeMutableRawPointer(base), byteCount: capacity) }
-            count = 0
+    /// An array of `count` bytes whose values are unspecified until written: for a body that is
+    /// received in place, front to back, and not read before it is complete. (Bytes need no
+    /// initialisation to be valid values; writing them here would commit every page at once.)
+    public static func unfilled(count: Int) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if count >= hugePageMinimum, let base = buffer.baseAddress { adviseHugePages(UnsafeMutableRawPointer(base), byteCount: count) }
+            initialized = count
         }
     }
 
