@@ -58,16 +58,21 @@ function request()
   return reqs[k]
 end
 LUA
-# threads connections "sids" -> req/s (wrk counts non-2xx answers apart: fail on any)
+# threads connections "sids" -> "req/s cores" (cores: the server's CPU time / wall time; wrk
+# counts non-2xx answers apart: fail on any)
+ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 rps() {
+  local before; before=$(ticks)
+  local start; start=$(date +%s.%N)
   local out; out=$(SIDS="$3" wrk -t"$1" -c"$2" -d"$DURATION" -s "$work/op.lua" "http://127.0.0.1:$port")
   if grep -q "Non-2xx" <<<"$out"; then echo "bench-server: op requests failed: $out" >&2; exit 1; fi
-  awk '/^Requests\/sec:/ { print $2 }' <<<"$out"
+  local cores; cores=$(awk -v t=$(($(ticks) - before)) -v hz="$(getconf CLK_TCK)" -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", t / hz / (e - s) }')
+  echo "$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out") $cores"
 }
-one=$(rps 1 1 "${sids[0]}")
+read -r one one_cores < <(rps 1 1 "${sids[0]}")
 # 4 connections (the kernel spreads them over the event loops) over 4 sessions.
-many=$(rps 2 4 "${sids[*]}")
-echo "op requests/s: 1 connection (1 session) $one, 4 connections (4 sessions) $many"
+read -r many many_cores < <(rps 2 4 "${sids[*]}")
+echo "op requests/s: 1 connection (1 session) $one using $one_cores cores of the server; 4 connections (4 sessions) $many using $many_cores cores"
 awk -v a="$many" -v b="$one" 'BEGIN { printf "scaling 4 sessions / 1 session: %.2fx (target >= 1.5)\n", a / b }'
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'BENCH {"name": "op req/s, 4 sessions vs 1", "unit": "req/s", "tensord": %s, "peer": %s, "peer_name": "tensord, 1 session", "higher_is_better": true, "target": 1.5, "target_text": ">= 1.5x with several sessions"}\n' "$many" "$one"

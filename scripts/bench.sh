@@ -30,4 +30,5 @@ for b in scripts/bench-*.sh; do
   echo "== $b" >&2
   bash "$b" 2>&1 | tee -a "$out" >&2 || echo "bench: $b failed" >&2
 done
+mkdir -p .build && cp "$out" .build/bench-output.txt   # the raw lines, to regenerate the report
 python3 scripts/bench_report.py "$out" docs/BENCHMARKS.md docs/benchmarks.png
