@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Issue 7.5 helper for scripts/bench-server.sh.
 
-  bench_server.py setup HOST PORT N        create N sessions, each with x = [1,2,3,4] and y = x + 1;
-                                           prints the session ids, one a line
+  bench_server.py setup HOST PORT N [E]    create N sessions, each with x = [1,2,3,4] (or E values
+                                           0..1) and y = x + 1; prints the session ids, one a line
   bench_server.py latency HOST PORT SID K  K op requests (y = x + 1 into y, `out`), one at a time on
                                            one keep-alive connection; prints the client round-trip p50
   bench_server.py p50 LOG SINCE            p50 of the server's own duration_us of the op requests
@@ -42,7 +42,10 @@ def main():
         for _ in range(int(sys.argv[4])):
             status, body = roundtrip(sock, request("POST", "/v1/sessions", b"{}"))
             sid = json.loads(body)["id"]
-            run = b'{"steps":[{"create":{"data":[1,2,3,4]},"id":"x"},{"op":"_plus_scalar","inputs":["x"],"params":{"scalar":1},"id":"y"}]}'
+            size = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+            data = json.dumps([i / size for i in range(size)] if size else [1, 2, 3, 4])
+            run = ('{"steps":[{"create":{"data":%s},"id":"x"},{"op":"_plus_scalar","inputs":["x"],'
+                   '"params":{"scalar":1},"id":"y"}]}' % data).encode()
             status, body = roundtrip(sock, request("POST", f"/v1/sessions/{sid}/run", run))
             assert status == 200, body
             print(sid)
