@@ -8,8 +8,7 @@
 #  - scaling: wrk on 1 connection (1 session) vs 4 connections over 4 sessions, req/s ratio, for
 #    an op whose work is the server's (y = exp(x), 4096 elements, SCALE_ELEMENTS: below any
 #    multi-threading threshold). wrk shares the 2 cores with the server, so 2x is out of reach;
-#    target 1.5x. The server's CPU use (cores)
-#    is printed for each.
+#    target 1.5x. The server's CPU use (cores) is printed for each.
 # Usage: bash scripts/bench-server.sh      (K=5000 DURATION=5s)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
