@@ -76,7 +76,15 @@ public struct RequestParser: Sendable {
     private var body: [UInt8] = []
     private var remaining = 0
     /// Bytes of an identity body received so far (`body` is allocated at its full length).
-    private var bodyFilled = 0
+    private var bodyFilled = 0 {
+        didSet {
+            // A client that has sent this much gets huge pages for the rest (LargeBuffer).
+            if oldValue < LargeBuffer.hugePageMinimum && bodyFilled >= LargeBuffer.hugePageMinimum {
+                let filled = bodyFilled
+                body.withUnsafeMutableBytes { LargeBuffer.adviseHugePages(UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
+            }
+        }
+    }
     private var chunkSize = 0
     private var chunkExtensionLength = 0
 
