@@ -180,6 +180,19 @@ public final class Context {
         }
     }
 
+    /// `x[:] = v` from raw little-endian row-major bytes of `target`'s own dtype and size,
+    /// copied straight into `target` (no temporary array); the in-place rules of
+    /// ``assign(_:from:)`` apply.
+    public func assign(_ target: NDArray, bytes: UnsafeRawBufferPointer) throws(AutogradError) {
+        try typed {
+            try checkInplace(targets: [target], inputs: [])
+            guard bytes.count == target.byteCount else {
+                throw AutogradError(.shapeMismatch, "\(bytes.count) bytes do not fill shape \(shapeText(target.shape)) of \(target.dtype.rawValue) (\(target.byteCount) bytes)")
+            }
+            if target.byteCount > 0 { target.storage.data.copyMemory(from: bytes.baseAddress!, byteCount: target.byteCount) }
+        }
+    }
+
     /// A new handle sharing `x`'s memory, with no history.
     public func detach(_ x: NDArray) -> NDArray {
         NDArray(context: self, storage: x.storage, shape: x.shape, dtype: x.dtype)

@@ -123,7 +123,7 @@ enum Handlers {
 
     static func pushScope(_ ctx: RequestContext, _ session: Session) throws(APIError) -> Reply {
         let f = try ctx.fields()
-        let frame = try session.pushScope(try f.scopeKind("kind"), trainMode: try f.bool("train_mode"))
+        let frame = try session.pushScope(try f.scopeKind("kind"), trainMode: try f.bool("train_mode"), id: try f.string("id"))
         return .json(DTO.scope(ScopeFrameSnapshot(frame)), status: 201,
                      headers: [("Location", "/v1/sessions/\(session.id)/scopes/\(frame.id)")])
     }

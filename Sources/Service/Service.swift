@@ -230,7 +230,8 @@ public final class Service: HTTPHandler {
                 finish(try handler(context), routeIndex, sessionID)
             case .session(let handler):
                 let handle = try registry.begin(sessionID ?? "", caller: caller)
-                handle.async { [registry] session in
+                // Bodies this small hold small requests (large programs and uploads are not run inline).
+                handle.async(mayRunInline: routed.body.count <= 16 * 1024) { [registry] session in
                     let reply: Reply
                     do throws(APIError) {
                         reply = try handler(context, session)

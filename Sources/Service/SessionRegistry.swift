@@ -4,13 +4,28 @@ import Synchronization
 
 /// A live session as the registry hands it out: its serial queue and the engine state confined to it.
 final class SessionHandle: @unchecked Sendable {
-    // @unchecked: `session` is only touched from `queue`, which runs one block at a time.
+    // @unchecked: `session` is only touched by one block at a time (see `async`); `state`
+    // hands it from one block to the next.
     let id: String
     /// Fingerprint of the API key that created the session (``APIKey/fingerprint``), "" when
     /// authentication is off. Never the key itself.
     let owner: String
-    let queue: DispatchQueue
     let session: Session
+    private let queue: DispatchQueue
+    private let state = Mutex(Serial())
+
+    private struct Serial {
+        /// Blocks submitted while another one runs, in order.
+        var waiting: [@Sendable (Session) -> Void] = []
+        /// A block is running (inline or on the queue).
+        var running = false
+        /// The last block took longer than ``inlineLimitNanoseconds``.
+        var slow = false
+    }
+
+    /// A session whose last request took longer than this runs its next one on its queue, so
+    /// that heavy work does not hold up the event loop (and its other connections).
+    static let inlineLimitNanoseconds: UInt64 = 1_000_000
 
     init(id: String, owner: String, session: Session) {
         self.id = id
@@ -19,9 +34,70 @@ final class SessionHandle: @unchecked Sendable {
         self.queue = DispatchQueue(label: "tensord.session.\(id)")
     }
 
-    /// Runs `body` on the session's queue, after every block submitted before it.
-    func async(_ body: @escaping @Sendable (Session) -> Void) {
-        queue.async { body(self.session) }
+    /// Runs `body` on the session after every block submitted before it, one at a time.
+    /// With `mayRunInline` (a small request), when the session is idle and its last request
+    /// was quick, `body` runs right here on the calling thread (the connection's event loop):
+    /// no hop to another thread and back, which is most of the time of a small request.
+    /// Otherwise it waits its turn on the session's queue. (A quick session's first slow
+    /// request therefore holds its event loop once; then the session runs on its queue until
+    /// a request is quick again.)
+    func async(mayRunInline: Bool, _ body: @escaping @Sendable (Session) -> Void) {
+        let inline = state.withLock { serial -> Bool in
+            if serial.running || serial.slow || !mayRunInline {
+                serial.waiting.append(body)
+                if serial.running { return false }
+                serial.running = true
+                queue.async { self.drain() }
+                return false
+            }
+            serial.running = true
+            return true
+        }
+        guard inline else { return }
+        let slow = timed(body)
+        let more = state.withLock { serial -> Bool in
+            serial.slow = slow
+            if serial.waiting.isEmpty { serial.running = false }
+            return !serial.waiting.isEmpty
+        }
+        if more { queue.async { self.drain() } }
+    }
+
+    /// Runs the waiting blocks on the queue until none is left.
+    private func drain() {
+        var slow = false
+        while let next = state.withLock({ serial -> (@Sendable (Session) -> Void)? in
+            serial.slow = slow
+            guard !serial.waiting.isEmpty else {
+                serial.running = false
+                return nil
+            }
+            return serial.waiting.removeFirst()
+        }) {
+            slow = timed(next)
+        }
+    }
+
+    /// Runs `body` on the session between two of its requests (after every block submitted
+    /// before it, never inline) and returns its result. Not for event-loop threads: it waits.
+    func sync<Result: Sendable>(_ body: @escaping @Sendable (Session) -> Result) -> Result {
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<Result?>(nil)
+        async(mayRunInline: false) { session in
+            let value = body(session)
+            result.withLock { $0 = value }
+            done.signal()
+        }
+        done.wait()
+        // The block ran and stored its value before signalling.
+        return result.withLock { $0! }
+    }
+
+    /// Runs `body`; returns whether it was slow.
+    private func timed(_ body: (Session) -> Void) -> Bool {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body(session)
+        return DispatchTime.now().uptimeNanoseconds - start > Self.inlineLimitNanoseconds
     }
 }
 
@@ -353,7 +429,7 @@ final class SessionRegistry: Sendable {
     /// The session's durable state at a point between two of its requests (taken on its queue),
     /// with the generation it reflects; nil once the session is gone.
     func capture(_ handle: SessionHandle) -> (snapshot: SessionSnapshot, generation: Int)? {
-        handle.queue.sync {
+        handle.sync { [self] _ in
             guard let entry = state.withLock({ $0.entries[handle.id] }) else { return nil }
             let session = handle.session
             let snapshot = SessionSnapshot(id: handle.id, owner: handle.owner, createdAt: entry.createdAt,

@@ -59,14 +59,6 @@ enum LogValue {
     case int(Int)
     case bool(Bool)
 
-    var json: String {
-        switch self {
-        case .string(let text): Logger.quoted(text)
-        case .int(let value): String(value)
-        case .bool(let value): value ? "true" : "false"
-        }
-    }
-
     var text: String {
         switch self {
         case .string(let text): text
@@ -83,45 +75,80 @@ struct Logger: Sendable {
     let json: Bool
 
     func line(_ message: String, _ fields: [(String, LogValue?)] = []) {
-        let present = fields.compactMap { key, value in value.map { (key, $0) } }
-        var line: String
+        // Bytes appended directly (no String(format:), no interpolation): this runs per request.
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
         if json {
-            line = "{\"ts\":\"\(Self.timestamp())\",\"msg\":\(Self.quoted(message))"
-            for (key, value) in present { line += ",\(Self.quoted(key)):\(value.json)" }
-            line += "}\n"
+            out += #"{"ts":""#.utf8
+            Self.appendTimestamp(&out)
+            out += #"","msg":"#.utf8
+            Self.appendQuoted(message, &out)
+            for case let (key, value?) in fields {
+                out.append(UInt8(ascii: ","))
+                Self.appendQuoted(key, &out)
+                out.append(UInt8(ascii: ":"))
+                switch value {
+                case .string(let text): Self.appendQuoted(text, &out)
+                case .int(let number): out += String(number).utf8
+                case .bool(let flag): out += (flag ? "true" : "false").utf8
+                }
+            }
+            out += "}\n".utf8
         } else {
-            line = "\(Self.timestamp()) \(message)" + present.map { " \($0.0)=\($0.1.text)" }.joined() + "\n"
+            Self.appendTimestamp(&out)
+            out.append(UInt8(ascii: " "))
+            out += message.utf8
+            for case let (key, value?) in fields {
+                out.append(UInt8(ascii: " "))
+                out += key.utf8
+                out.append(UInt8(ascii: "="))
+                out += value.text.utf8
+            }
+            out.append(UInt8(ascii: "\n"))
         }
-        var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
+        out.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
     }
 
-    /// A JSON string literal.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
+    /// Appends `text` as a JSON string literal.
+    static func appendQuoted(_ text: String, _ out: inout [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case UInt8(ascii: "\r"): out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case UInt8(ascii: "\t"): out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0..<0x20: out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            default: out.append(byte)   // UTF-8 beyond ASCII passes through unchanged
             }
         }
-        return out + "\""
+        out.append(UInt8(ascii: "\""))
     }
 
-    /// UTC time with milliseconds, RFC 3339.
-    static func timestamp() -> String {
+    /// Appends the current UTC time with milliseconds, RFC 3339 (`2026-01-02T03:04:05.678Z`).
+    static func appendTimestamp(_ out: inout [UInt8]) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var parts = tm()
         var seconds = now.tv_sec
         gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(now.tv_nsec / 1_000_000))
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
+        }
+        digits(Int(parts.tm_year) + 1900, 4); out.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mon) + 1, 2); out.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mday), 2); out.append(UInt8(ascii: "T"))
+        digits(Int(parts.tm_hour), 2); out.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_min), 2); out.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_sec), 2); out.append(UInt8(ascii: "."))
+        digits(Int(now.tv_nsec / 1_000_000), 3); out.append(UInt8(ascii: "Z"))
     }
 }
 

@@ -193,6 +193,16 @@ class Session:
 
     # -- plumbing -----------------------------------------------------------------------------
     def _req(self, method, suffix, obj=None, body=None, content_type=None, accept="application/json"):
+        if self.pipeline and method == "GET" and self._error is None:
+            # A read goes out behind the pipelined requests in the same write; their failures
+            # (raised first) are read before its answer.
+            self._maybe_flush()
+            ticket = self.client.transport.submit(method, self._base + suffix, None, None, accept)
+            self.sync()
+            self.client.transport.wait(ticket)
+            if ticket.error is not None:
+                return self.client.request(method, self._base + suffix, None, None, None, accept)
+            return check(ticket.response)
         if self.pipeline or self._error is not None:
             self.sync()
         self._maybe_flush()
