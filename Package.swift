@@ -34,7 +34,7 @@ let package = Package(
         // MARK: - Executables
         .executableTarget(name: "tensord", dependencies: ["Service", "HTTPServer", "Autograd"]),
         .executableTarget(name: "Benchmarks", dependencies: ["Autograd", "HTTP", "HTTPServer", "Wire", "Service"]),
-        .executableTarget(name: "Fuzz", dependencies: ["HTTP", "Wire", "Service"]),
+        .executableTarget(name: "Fuzz", dependencies: ["Autograd", "HTTP", "Wire", "Service"]),
 
         // MARK: - Tests
         .testTarget(name: "AutogradTests", dependencies: ["Autograd"]),
@@ -43,5 +43,7 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "GraphRenderTests", dependencies: ["GraphRender"]),
         .testTarget(name: "ServiceTests", dependencies: ["Service", "HTTP", "HTTPServer", "Wire", "Autograd"]),
+        /// Replays Fuzz/Corpus and Fuzz/Regressions through the fuzz harnesses (no fuzzer needed).
+        .testTarget(name: "FuzzTests", dependencies: ["Fuzz"]),
     ]
 )

@@ -16,17 +16,17 @@ enum HTTPHarness {
         return limits
     }()
 
-    static func run(_ data: UnsafeRawBufferPointer) {
+    static func run(_ data: UnsafeRawBufferPointer) throws(PropertyFailure) {
         guard let control = data.first else { return }
         let input = Array(data.dropFirst())
         let parser = RequestParser(limits: control & 0x80 != 0 ? tinyLimits : ParserLimits())
-        let whole = feed(input, pieces: [0..<input.count], parser: parser)
+        let whole = try feed(input, pieces: [0..<input.count], parser: parser)
         let offset = Int(control & 0x7F) % (input.count + 1)
-        let split = feed(input, pieces: [0..<offset, offset..<input.count], parser: parser)
-        precondition(split == whole, "split at \(offset) gives \(split), whole gives \(whole)")
+        let split = try feed(input, pieces: [0..<offset, offset..<input.count], parser: parser)
+        try require(split == whole, "split at \(offset) gives \(split), whole gives \(whole)")
         if input.count <= 4096 {
-            let single = feed(input, pieces: input.indices.map { $0..<($0 + 1) }, parser: parser)
-            precondition(single == whole, "byte by byte gives \(single), whole gives \(whole)")
+            let single = try feed(input, pieces: input.indices.map { $0..<($0 + 1) }, parser: parser)
+            try require(single == whole, "byte by byte gives \(single), whole gives \(whole)")
         }
     }
 
@@ -47,7 +47,7 @@ enum HTTPHarness {
 
     /// Feeds the pieces the way a server does (unconsumed bytes are passed again) and
     /// describes every event and the error.
-    static func feed(_ input: [UInt8], pieces: [Range<Int>], parser: RequestParser) -> [String] {
+    static func feed(_ input: [UInt8], pieces: [Range<Int>], parser: RequestParser) throws(PropertyFailure) -> [String] {
         var parser = parser
         var buffer: [UInt8] = []
         var events: [String] = []
@@ -62,7 +62,7 @@ enum HTTPHarness {
                 }
                 switch event {
                 case .needMoreData(let consumed):
-                    precondition(consumed <= buffer.count, "consumed more than given")
+                    try require(consumed <= buffer.count, "consumed more than given")
                     buffer.removeFirst(consumed)
                 case .head(let head, let consumed):
                     events.append("head \(head.method) \(head.target) \(head.headers.count)")

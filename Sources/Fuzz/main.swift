@@ -10,13 +10,6 @@
 import Glibc
 #endif
 
-/// A harness takes one input and crashes (precondition) when a property breaks.
-typealias Harness = (UnsafeRawBufferPointer) -> Void
-
-let harnesses: [String: Harness] = [
-    "http": HTTPHarness.run,
-]
-
 var arguments = CommandLine.arguments
 var harnessName = getenv("FUZZ_HARNESS").map { String(cString: $0) } ?? "http"
 if arguments.count > 1, harnesses[arguments[1]] != nil {
@@ -32,7 +25,11 @@ nonisolated(unsafe) var selectedHarness: Harness = harness
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    selectedHarness(UnsafeRawBufferPointer(start: data, count: size))
+    do {
+        try selectedHarness(UnsafeRawBufferPointer(start: data, count: size))
+    } catch {
+        fatalError("fuzz property broken: \(error)")
+    }
     return 0
 }
 
@@ -71,7 +68,10 @@ for path in files {
         bytes += chunk[0..<n]
     }
     fclose(file)
-    bytes.withUnsafeBytes { harness($0) }
+    if let failure = failure(of: harness, on: bytes) {
+        print("FAILED \(path): \(failure)")
+        exit(1)
+    }
     print("ok \(path)")
 }
 #endif

@@ -513,7 +513,12 @@ final class Session {
                 let table = ArrayTable()
                 locals.table = table
                 do throws(APIError) {
-                    return try interpreter.runBody(definition.forward, inputs: inputs, session: self, table: table, part: "forward")
+                    let outputs = try interpreter.runBody(definition.forward, inputs: inputs, session: self, table: table, part: "forward")
+                    // The engine links what forward returns to the recorded node, which holds this
+                    // function and so `locals`: returning the table's own arrays would close a
+                    // retain cycle (node -> function -> locals -> output -> node) that leaks the
+                    // session's context and arrays unless a backward frees the graph.
+                    return outputs.map { self.context.detach($0) }
                 } catch {
                     self.functionFailure = error
                     throw error

@@ -54,6 +54,10 @@ private enum Byte {
     static let lowerE: UInt8 = 0x65, upperE: UInt8 = 0x45
 }
 
+/// The Double halfway between `Float.greatestFiniteMagnitude` and 2^128: a decimal just below
+/// it rounds to Float.max, one at or above it to infinity.
+private let float32OverflowTie = Double(Float.greatestFiniteMagnitude) + 0x1p103
+
 /// Exact powers of ten representable in a Double (for the Clinger fast path).
 private let exactPowersOfTen: [Double] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
@@ -223,6 +227,7 @@ private struct JSONReader {
         try enter()
         let myDepth = depth
         pos += 1
+        let contentStart = pos
         let start = nums.count
         var count = 0
         var kind = ElementKind.none
@@ -277,24 +282,20 @@ private struct JSONReader {
                                 handled = true
                             default:
                                 // A ragged array: this and all later elements are kept generically.
-                                var items = materializeElements(start: start, count: count, kind: kind, allIntegers: allInts)
-                                items.append(.numbers(extract(from: childStart, shape: Array(childDims), allIntegers: childInts)))
-                                truncate(to: start)
-                                generic = items
+                                let child = extract(from: childStart, shape: Array(childDims), allIntegers: childInts)
+                                generic = try reparseElements(from: contentStart, count: count, numbersStart: start)
+                                generic!.append(.numbers(child))
                                 handled = true
                             }
                         case .generic(let childItems):
-                            var items = materializeElements(start: start, count: count, kind: kind, allIntegers: allInts)
-                            items.append(.array(childItems))
-                            truncate(to: start)
-                            generic = items
+                            generic = try reparseElements(from: contentStart, count: count, numbersStart: start)
+                            generic!.append(.array(childItems))
                             handled = true
                         }
                     }
                 }
                 if !handled {
-                    generic = materializeElements(start: start, count: count, kind: kind, allIntegers: allInts)
-                    truncate(to: start)
+                    generic = try reparseElements(from: contentStart, count: count, numbersStart: start)
                     generic!.append(try parseValue())
                 }
             } else {
@@ -376,38 +377,24 @@ private struct JSONReader {
         return NumericArray(values: values, shape: shape, allIntegers: allIntegers, float32Corrections: mine)
     }
 
-    /// Turns the elements parsed so far in numeric mode into JSON values (when an array turns out not to be numeric).
-    func materializeElements(start: Int, count: Int, kind: ElementKind, allIntegers: Bool) -> [JSONValue] {
+    /// The first `count` elements of the array whose content starts at `offset`, parsed again
+    /// as generic values (when the array turns out not to be numeric): numeric mode kept only
+    /// array-wide integer flags and float32 corrections, each element needs its own. The elements
+    /// re-read are numbers and numeric arrays, which parse without falling back, so an input byte
+    /// is read at most twice.
+    mutating func reparseElements(from offset: Int, count: Int, numbersStart: Int) throws(WireError) -> [JSONValue] {
+        truncate(to: numbersStart)
+        let resume = pos
+        pos = offset
         var items: [JSONValue] = []
         items.reserveCapacity(count + 1)
-        // Corrections are in index order: walk them alongside the elements.
-        var c = corrections.firstIndex { $0.index >= start } ?? corrections.count
-        switch kind {
-        case .none: break
-        case .scalar:
-            for i in start..<(start + count) {
-                var item = JSONValue.finiteOrSpecial(nums[i], isInteger: allIntegers)
-                if c < corrections.count && corrections[c].index == i {
-                    if case .number(let n) = item {
-                        item = .number(JSONNumber(double: n.double, float: corrections[c].value, isInteger: n.isInteger))
-                    }
-                    c += 1
-                }
-                items.append(item)
-            }
-        case .array(_, let shape):
-            let size = shape.reduce(1, *)
-            for k in 0..<count {
-                let s = start + k * size
-                var fixes: [NumericArray.Float32Correction] = []
-                while c < corrections.count && corrections[c].index < s + size {
-                    fixes.append(NumericArray.Float32Correction(index: corrections[c].index - s, value: corrections[c].value))
-                    c += 1
-                }
-                items.append(.numbers(NumericArray(values: Array(nums[s..<(s + size)]), shape: shape,
-                                                   allIntegers: allIntegers, float32Corrections: fixes)))
-            }
+        for _ in 0..<count {
+            skipWhitespace()
+            items.append(try parseValue())
+            skipWhitespace()
+            pos += 1  // the ',' the first pass found after this element
         }
+        pos = resume
         return items
     }
 
@@ -477,7 +464,10 @@ private struct JSONReader {
             while pos < end {
                 let digit = p[pos] &- Byte.zero
                 if digit >= 10 { break }
-                if e < 1_000_000 { e = e * 10 + Int(digit) }
+                // Saturates far above any offset the mantissa digits can make (one per input
+                // byte), so a saturated exponent is still out of range either way; a lower cap
+                // (it was 10^6) let "0.<10^6 zeros>1e1000001" parse as 0.1 instead of 1.
+                if e < 1 << 40 { e = e * 10 + Int(digit) }
                 pos += 1
             }
             exponent += expNegative ? -e : e
@@ -515,11 +505,16 @@ private struct JSONReader {
     /// The correctly rounded Float of the number token at `tokenStart` whose Double is `d`.
     func float32(of d: Double, tokenStart: Int) throws(WireError) -> Float {
         let f = Float(d)
-        let back = Double(f)
-        if back == d || !f.isFinite { return f }
-        let neighbour = Double(back < d ? f.nextUp : f.nextDown)
-        guard neighbour.isFinite, d * 2 == back + neighbour else { return f }
-        // `d` is exactly halfway between two Floats: decide from the decimal text itself.
+        if f.isFinite {
+            let back = Double(f)
+            if back == d { return f }
+            let neighbour = Double(back < d ? f.nextUp : f.nextDown)
+            guard neighbour.isFinite, d * 2 == back + neighbour else { return f }
+        } else if d.magnitude != float32OverflowTie {
+            return f
+        }
+        // `d` is exactly halfway between two Floats (or between Float.max and the overflow
+        // threshold 2^128, where Float(d) ties to infinity): decide from the decimal text itself.
         guard let exact = Float(tokenText(from: tokenStart)) else { throw fail("invalid number", at: tokenStart) }
         return exact
     }

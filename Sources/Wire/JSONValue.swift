@@ -111,11 +111,11 @@ public struct NumericArray: Sendable {
                 }
             }
         }
-        if overflowIndex >= 0 {
-            throw WireError(.valueOutOfRange,
-                            "value \(values[overflowIndex]) at index \(overflowIndex) is outside the float32 range")
-        }
         for c in float32Corrections { out[c.index] = c.value }
+        // A correction can bring a value back from infinity (a decimal just below the overflow tie).
+        if overflowIndex >= 0, let i = (overflowIndex..<out.count).first(where: { out[$0].isInfinite && values[$0].isFinite }) {
+            throw WireError(.valueOutOfRange, "value \(values[i]) at index \(i) is outside the float32 range")
+        }
         return out
     }
 

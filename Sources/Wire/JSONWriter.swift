@@ -64,7 +64,9 @@ public struct JSONWriter: Sendable {
 
     /// Appends a number: an integer literal when `isInteger`, else the shortest round-trip Double.
     public mutating func writeNumber(_ n: JSONNumber) {
-        if n.isInteger {
+        if n.isInteger && n.double == 0 && n.double.sign == .minus {
+            writeRaw("-0")  // Int has no negative zero
+        } else if n.isInteger {
             var s = Int(n.double).description
             s.withUTF8 { bytes.append(contentsOf: $0) }
         } else {

@@ -1,3 +1,5 @@
+import Autograd
+import Glibc
 import Testing
 @testable import Service
 
@@ -254,6 +256,34 @@ import Testing
         // Function locals never become session arrays.
         #expect(client.call("GET", "\(s)/arrays/sq").code == "array-not-found")
         #expect(client.call("POST", "\(s)/functions/f99/call", #"{"inputs":["x"]}"#).code == "not-found")
+    }
+
+    @Test func recordedCustomFunctionIsFreedWithItsSession() throws {
+        // Found by the program fuzzer (Fuzz/Regressions/program/recorded-function-call-never-backwarded.json):
+        // the recorded node held the function, whose forward locals held the very output the
+        // node was linked to; until a backward freed the graph, nothing could free any of it.
+        let s = client.newSession()
+        let defined = client.call("POST", "\(s)/functions", """
+            {"forward": {"inputs": ["a"], "steps": [{"op": "broadcast_mul", "inputs": ["a", "a"], "id": "sq"}], "outputs": ["sq"]},
+             "backward": {"inputs": ["dsq"], "steps": [{"op": "broadcast_mul", "inputs": ["a", "dsq"], "id": "da"}], "outputs": ["da"]}}
+            """)
+        #expect(defined.status == 201, "\(defined.text)")
+        let program = client.call("POST", "\(s)/run", """
+            {"steps": [{"create": {"data": [1,2,3]}, "id": "x"}, {"attach_grad": "x"},
+                       {"scope": "record", "steps": [{"call": "f0", "inputs": ["x"], "ids": ["y"]}]}]}
+            """)
+        #expect(program.status == 200, "\(program.text)")
+        let id = String(s.dropFirst("/v1/sessions/".count))
+        weak var context: Context?
+        do {
+            let handle = try client.service.registry.begin(id, caller: Caller(owner: "", isAdmin: true, maxSessions: nil, rateKey: "test"))
+            context = handle.session.context
+            client.service.registry.finish(handle, status: SessionStatus(handle.session))
+        }
+        #expect(client.call("DELETE", s).status == 204)
+        // The session's queue may still be finishing its last block.
+        for _ in 0..<200 where context != nil { usleep(10_000) }
+        #expect(context == nil, "the deleted session's engine context is still alive")
     }
 
     @Test func customFunctionErrorsKeepTheirCode() {

@@ -240,3 +240,63 @@ func rejectsInvalidDocumentWithMessage(_ text: String, _ message: String) {
     #expect(try second.floats() == [exact])
     #expect(try third.floats() == [2] && third.float32Corrections.isEmpty)
 }
+
+/// Found by the json fuzz harness (Fuzz/Regressions/json/float32-overflow-tie.json): the Double
+/// halfway between Float.max and 2^128 rounds to infinity, but a decimal just below it must
+/// round to Float.max (and one above it to infinity).
+@Test func float32AtTheOverflowTieFollowsTheDecimalText() throws {
+    let below = "3.4028235677973366e38", above = "3.4028235677973367e38"
+    #expect(Double(below) == Double(above))   // both are the tie as a Double
+    #expect(try JSONParser.parse(below).number?.float == .greatestFiniteMagnitude)
+    #expect(try JSONParser.parse(above).number?.float == .infinity)
+    guard case .numbers(let numbers) = try JSONParser.parse("[\(below), -\(below), 1]") else {
+        Issue.record("not a numeric array")
+        return
+    }
+    #expect(try numbers.floats() == [.greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1])
+    guard case .numbers(let over) = try JSONParser.parse("[1, \(above)]") else {
+        Issue.record("not a numeric array")
+        return
+    }
+    #expect(throws: WireError.self) { try over.floats() }
+}
+
+/// Found by the json fuzz harness (Fuzz/Regressions/json/integer-flags-in-mixed-array.json):
+/// when an array stopped being numeric, the elements read so far took the array-wide integer
+/// flag, so `1` in `[1, 2.5, null]` became `1.0`.
+@Test func elementsKeepTheirOwnIntegerFlagWhenAnArrayIsNotNumeric() throws {
+    let value = try JSONParser.parse("[1, 2.5, null, [[1], [2.5], \"x\"], [[1], [2, 3]], 4]")
+    let items = try #require(value.array)
+    #expect(items[0].number?.int == 1)
+    #expect(items[1].number?.int == nil)
+    #expect(items[5].number?.int == 4)
+    guard case .array(let nested) = items[3], case .numbers(let one) = nested[0], case .numbers(let half) = nested[1] else {
+        Issue.record("unexpected structure \(items[3])")
+        return
+    }
+    #expect(one.allIntegers && !half.allIntegers)
+    guard case .array(let ragged) = items[4], case .numbers(let first) = ragged[0], case .numbers(let second) = ragged[1] else {
+        Issue.record("unexpected structure \(items[4])")
+        return
+    }
+    #expect(first.values == [1] && second.values == [2, 3] && first.allIntegers && second.allIntegers)
+    #expect(String(decoding: JSONWriter.encode(value), as: UTF8.self) == #"[1,2.5,null,[[1],[2.5],"x"],[[1],[2,3]],4]"#)
+}
+
+/// Found by the json fuzz harness: the integer literal -0 was written back as 0.
+@Test func negativeZeroIntegerKeepsItsSign() throws {
+    let value = try JSONParser.parse("[-0, \"x\"]")
+    #expect(String(decoding: JSONWriter.encode(value), as: UTF8.self) == #"[-0,"x"]"#)
+    #expect(try JSONParser.parse(JSONWriter.encode(value)).array?[0].number?.double.sign == .minus)
+}
+
+/// A long exponent must not be cut short while the mantissa digits move the decimal point by
+/// as much (found reviewing the fuzz reference's number rules: the fuzzer's inputs are too short).
+@Test func longMantissaOffsetsAHugeExponentExactly() throws {
+    let zeros = String(repeating: "0", count: 1_000_000)
+    #expect(try JSONParser.parse("0.\(zeros)1e1000001").number?.double == 1)
+    #expect(try JSONParser.parse("1\(zeros)e-1000000").number?.double == 1)
+    #expect(try JSONParser.parse("[0.\(zeros)1e1000002]").array?.first?.number?.double == 10)
+    #expect(throws: WireError.self) { try JSONParser.parse("1e99999999999999") }
+    #expect(try JSONParser.parse("1e-99999999999999").number?.double == 0)
+}
