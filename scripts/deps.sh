@@ -31,5 +31,5 @@ ensure_build_deps() { apt_ensure pkg-config libopenblas-dev zlib1g-dev libssl-de
 ensure_test_deps() {
   ensure_build_deps
   apt_ensure nginx-light wrk curl openssl graphviz
-  pip_ensure numpy:numpy pytest:pytest openapi_spec_validator:openapi-spec-validator yaml:PyYAML
+  pip_ensure numpy:numpy pytest:pytest openapi_spec_validator:openapi-spec-validator yaml:PyYAML "schemathesis:schemathesis>=4.32,<5"
 }
