@@ -104,6 +104,9 @@ import Wire
         expect(client.call("PUT", "\(s)/arrays/x/grad", #"{"grad_req":"sometimes"}"#), "invalid-argument")
         expect(client.call("POST", "\(s)/scopes", #"{"kind":"forever"}"#), "invalid-argument")
         expect(client.call("POST", "\(s)/arrays", #"{"id":"bad id!","data":[1]}"#), "invalid-argument")
+        // The npy query parameters are checked with a JSON body too.
+        expect(client.call("POST", "\(s)/arrays?id=%C2%A5", #"{"id":"ok","data":[1]}"#), "invalid-argument")
+        expect(client.call("POST", "\(s)/arrays?dtype=7", #"{"data":[1]}"#), "unsupported-dtype")
         expect(client.request("POST", "\(s)/arrays", body: Array("data=1".utf8),
                               headers: [("Content-Type", "application/x-www-form-urlencoded")]), "unsupported-media-type")
         expect(client.request("POST", "\(s)/arrays", body: [1, 2, 3], headers: [("Content-Type", "application/octet-stream")]),
