@@ -8,14 +8,18 @@ let package = Package(
     ],
     targets: [
         // MARK: - System libraries (each wrapped by one Swift file)
-        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLinux"),   // epoll/eventfd (server event loop), malloc_trim (service)
 
+        /// Vectorised element-wise/reduction loops (per-ISA variants), CPUID, fallback GEMM. OpenBLAS
+        /// itself is not linked: Autograd loads it with dlopen after choosing its core (Kernels/BLAS.swift).
+        /// Optimised even in debug builds so tests run the same vectorised code as releases.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
+
         // MARK: - Libraries
         /// Pure tensor + MXNet-style autograd engine (no I/O, no Foundation).
-        .target(name: "Autograd", dependencies: ["CBLAS"]),
+        .target(name: "Autograd", dependencies: ["CKernels"]),
         /// Pure HTTP/1.1 codec and router: bytes in, values out.
         .target(name: "HTTP", dependencies: ["CZlib"]),
         /// The socket edge: POSIX sockets, Dispatch, timeouts, TLS.
@@ -28,7 +32,7 @@ let package = Package(
         .target(name: "Service", dependencies: ["Autograd", "HTTP", "Wire", "GraphRender", "COpenSSL", "CLinux"]),
 
         // MARK: - Executables
-        .executableTarget(name: "tensord", dependencies: ["Service", "HTTPServer"]),
+        .executableTarget(name: "tensord", dependencies: ["Service", "HTTPServer", "Autograd"]),
         .executableTarget(name: "Benchmarks", dependencies: ["Autograd", "HTTP", "HTTPServer", "Wire", "Service"]),
         .executableTarget(name: "Fuzz", dependencies: ["HTTP", "Wire", "Service"]),
 

@@ -3,8 +3,9 @@
 
 * two stages: a Swift build stage and a slim runtime stage;
 * runtime: non-root USER, EXPOSE 8080, HEALTHCHECK on /livez, STOPSIGNAL SIGTERM, ENTRYPOINT tensord;
-* every shared library that `ldd` resolves for the release binary belongs (per `dpkg -S`) to a package
-  the runtime stage installs with apt-get.
+* every shared library that `ldd` resolves for the release binary, and (with --maps) every shared
+  object the running binary mapped, including those it loads with dlopen (OpenBLAS), belongs (per
+  `dpkg -S`) to a package the runtime stage installs with apt-get.
 """
 import argparse
 import os
@@ -37,6 +38,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--dockerfile", required=True)
     p.add_argument("--binary", required=True)
+    p.add_argument("--maps", help="/proc/PID/maps of the running binary (adds the libraries it dlopened)")
     a = p.parse_args()
     st = stages(open(a.dockerfile).read())
     if len(st) != 2:
@@ -71,17 +73,26 @@ def main():
         fail("runtime stage installs no packages")
 
     ldd = subprocess.run(["ldd", a.binary], capture_output=True, text=True, check=True).stdout
-    missing, seen = [], []
+    paths = []
     for line in ldd.splitlines():
         m = re.search(r"=>\s*(/\S+)", line) or re.match(r"\s*(/\S+)", line)
-        if not m:
-            continue
-        path = m.group(1)
+        if m:
+            paths.append(m.group(1))
+    if a.maps:
+        real = {os.path.realpath(p) for p in paths}
+        for line in open(a.maps):
+            fields = line.split()
+            if len(fields) >= 6 and fields[5].startswith("/") and ".so" in os.path.basename(fields[5]) \
+                    and os.path.realpath(fields[5]) not in real:
+                real.add(os.path.realpath(fields[5]))
+                paths.append(fields[5])
+    missing, seen = [], []
+    for path in paths:
         if "/opt/swift" in path or "libswift" in path:
             fail(f"binary links the Swift runtime dynamically: {path} (build with --static-swift-stdlib)")
         q = None
         # ldd reports /lib paths (merged-usr) and alternatives symlinks; dpkg knows the real file.
-        for candidate in (path, path.replace("/lib/", "/usr/lib/", 1), os.path.realpath(path)):
+        for candidate in (path, path.replace("/lib/", "/usr/lib/", 1), path.replace("/usr/lib/", "/lib/", 1), os.path.realpath(path)):
             q = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
             if q.returncode == 0:
                 break

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Issue 7.2: 1M tensor values, JSON encode and decode, tensord's Wire vs Python orjson, same run.
 #   bash scripts/bench-wire.sh
-# Builds Wire as a separate release module (so calls cross the module boundary as in the service),
-# links Sources/Benchmarks/WireBench.swift against it, runs it, then times orjson on the same values
+# Runs the `wire` suite of the release Benchmarks binary (Sources/Benchmarks/WireBench.swift, which
+# calls Wire across the module boundary as the service does), then times orjson on the same values
 # and the same payload bytes, and prints the ratios (>= 1.0 means tensord is at least as fast).
 # Both sides report the best of 7 runs in thread CPU time (robust against other load on the box).
 # The target is float32; float64 is reported for information.
@@ -10,13 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.build/wire-bench
 mkdir -p "$out"
-swiftc -O -wmo -parse-as-library -module-name Wire -emit-module -emit-module-path "$out/Wire.swiftmodule" \
-  -emit-library -static -o "$out/libWire.a" Sources/Wire/*.swift
-echo 'runWireBenchmark(payloadPrefix: CommandLine.arguments[1])' > "$out/main.swift"
-swiftc -O -wmo -module-name WireBenchMain -I "$out" -L "$out" -lWire \
-  Sources/Benchmarks/WireBench.swift "$out/main.swift" -o "$out/wire-bench"
+swift build -c release --product Benchmarks >&2
+bin="$(swift build -c release --show-bin-path)/Benchmarks"
 
-swift_out=$("$out/wire-bench" "$out/payload")
+swift_out=$("$bin" --payload "$out/payload" wire)
 echo "$swift_out"
 SWIFT_OUT="$swift_out" python3 - "$out/payload" <<'PY'
 import json, os, sys, time

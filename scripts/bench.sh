@@ -7,7 +7,8 @@
 #   BENCH {"name": "...", "unit": "...", "tensord": 1.0, "peer": 2.0, "peer_name": "...",
 #          "higher_is_better": true, "target": 0.8, "target_text": ">= 0.8x nginx"}
 # and anything else it likes; the ratio is tensord/peer (or peer/tensord when lower is better),
-# so a ratio >= target means the target is met.
+# so a ratio >= target means the target is met. An absolute target instead of a ratio:
+#   "target_value": 1024 (in the row's unit; met when tensord reaches it, whatever the peer did).
 # Usage: bash scripts/bench.sh [name-filter]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -29,4 +30,5 @@ for b in scripts/bench-*.sh; do
   echo "== $b" >&2
   bash "$b" 2>&1 | tee -a "$out" >&2 || echo "bench: $b failed" >&2
 done
+mkdir -p .build && cp "$out" .build/bench-output.txt   # the raw lines, to regenerate the report
 python3 scripts/bench_report.py "$out" docs/BENCHMARKS.md docs/benchmarks.png

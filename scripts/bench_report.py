@@ -14,6 +14,17 @@ def ratio(r):
     return t / p if r.get("higher_is_better", True) else p / t
 
 
+def target_ratio(r):
+    """The target as a ratio: `target`, or an absolute `target_value` (in the row's unit) turned
+    into the ratio the tensord figure must reach against this run's peer."""
+    if r.get("target") is not None:
+        return r["target"]
+    v, p = r.get("target_value"), r.get("peer")
+    if v is None or not p:
+        return None
+    return v / p if r.get("higher_is_better", True) else p / v
+
+
 def main(src, md_path, png_path):
     rows = []
     for line in open(src, errors="replace"):
@@ -35,7 +46,8 @@ def main(src, md_path, png_path):
     for r in rows:
         q = ratio(r)
         unit = r.get("unit", "")
-        met = "—" if q is None or r.get("target") is None else ("yes" if q >= r["target"] else "**no**")
+        goal = target_ratio(r)
+        met = "—" if q is None or goal is None else ("yes" if q >= goal else "**no**")
         fmt = lambda v: "—" if v is None else (f"{v:,.3g} {unit}" if isinstance(v, (int, float)) else str(v))
         lines.append(f"| {r['name']} | {fmt(r.get('tensord'))} | {fmt(r.get('peer'))} ({r.get('peer_name', '')}) | "
                      f"{'—' if q is None else f'{q:.2f}x'} | {r.get('target_text', '')} | {met} |")
@@ -45,7 +57,7 @@ def main(src, md_path, png_path):
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        named = [(r["name"], ratio(r), r.get("target")) for r in rows if ratio(r) is not None]
+        named = [(r["name"], ratio(r), target_ratio(r)) for r in rows if ratio(r) is not None]
         if named:
             fig, ax = plt.subplots(figsize=(10, 0.45 * len(named) + 1.5))
             ys = range(len(named))

@@ -26,7 +26,8 @@ pip_ensure() {
   python3 -m pip install -q "${missing[@]}" >/dev/null
 }
 
-ensure_build_deps() { apt_ensure pkg-config libopenblas-dev zlib1g-dev libssl-dev; }
+# OpenBLAS is loaded at run time (dlopen), so only its runtime package is needed.
+ensure_build_deps() { apt_ensure pkg-config libopenblas0-pthread zlib1g-dev libssl-dev; }
 
 ensure_test_deps() {
   ensure_build_deps

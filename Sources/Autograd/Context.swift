@@ -123,11 +123,11 @@ public final class Context {
         for d in shape {
             guard d >= 0 else { throw AutogradError(.invalidParameter, "negative dimension in shape \(shapeText(shape))") }
             let (p, o) = n.multipliedReportingOverflow(by: d)
-            guard !o else { throw AutogradError(.limitExceeded, "array of shape \(shapeText(shape)) is too large") }
+            guard !o else { throw AutogradError(.arrayTooLarge, "array of shape \(shapeText(shape)) is too large") }
             n = p
         }
         guard n <= limits.maxElements else {
-            throw AutogradError(.limitExceeded, "array of shape \(shapeText(shape)) has \(n) elements, over the limit of \(limits.maxElements)")
+            throw AutogradError(.arrayTooLarge, "array of shape \(shapeText(shape)) has \(n) elements, over the limit of \(limits.maxElements)")
         }
         let bytes = n * dtype.byteSize
         guard accounting.allocatedBytes + bytes <= limits.maxBytes else {
@@ -177,6 +177,19 @@ public final class Context {
                 throw AutogradError(.shapeMismatch, "cannot assign an array of shape \(shapeText(source.shape)) to one of shape \(shapeText(target.shape))")
             }
             Kernels.assign(target, from: source)
+        }
+    }
+
+    /// `x[:] = v` from raw little-endian row-major bytes of `target`'s own dtype and size,
+    /// copied straight into `target` (no temporary array); the in-place rules of
+    /// ``assign(_:from:)`` apply.
+    public func assign(_ target: NDArray, bytes: UnsafeRawBufferPointer) throws(AutogradError) {
+        try typed {
+            try checkInplace(targets: [target], inputs: [])
+            guard bytes.count == target.byteCount else {
+                throw AutogradError(.shapeMismatch, "\(bytes.count) bytes do not fill shape \(shapeText(target.shape)) of \(target.dtype.rawValue) (\(target.byteCount) bytes)")
+            }
+            if target.byteCount > 0 { target.storage.data.copyMemory(from: bytes.baseAddress!, byteCount: target.byteCount) }
         }
     }
 

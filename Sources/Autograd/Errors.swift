@@ -11,7 +11,9 @@ public struct AutogradError: Error, Sendable, CustomStringConvertible, Equatable
              inplaceOnGraphArray,
              inplaceWhileRecording,
              notPartOfGraph,        // get_symbol on an array with no history
-             functionReused, functionBadGradients, notDifferentiable, invalidArgument, limitExceeded
+             functionReused, functionBadGradients, notDifferentiable, invalidArgument,
+             arrayTooLarge,         // an array would have more elements than `Context.Limits.maxElements`
+             limitExceeded          // an allocation would pass the context's memory budget (`maxBytes`)
     }
     /// What went wrong, for mapping to API problems.
     public let kind: Kind

@@ -2,16 +2,24 @@
 import Glibc
 // Add a suite by writing `func run<Name>()` in its own file and one line in `suites`.
 
+var args = Array(CommandLine.arguments.dropFirst())
+// `--payload PREFIX` (before the suites): the wire suite writes its JSON payloads there for the
+// orjson comparison of scripts/bench-wire.sh.
+var payloadPrefix: String?
+if args.count >= 2, args[0] == "--payload" {
+    payloadPrefix = args[1]
+    args.removeFirst(2)
+}
+
 let suites: [(name: String, summary: String, run: () throws -> Void)] = [
-    ("engine", "autograd engine: tiny record/backward overhead loop, 1024² float32 dot forward+backward", runEngine),
-    ("wire", "1M tensor values: JSON encode/decode (scripts/bench-wire.sh compares with orjson)", { runWireBenchmark() }),
+    ("engine", "autograd engine: tiny record/backward overhead loop, dot forward+backward, MLP step, dot/exp/add/sum timed for scripts/bench-engine.sh (vs numpy)", runEngine),
+    ("wire", "1M tensor values: JSON encode/decode (scripts/bench-wire.sh compares with orjson)", { runWireBenchmark(payloadPrefix: payloadPrefix) }),
 ]
 
-let args = CommandLine.arguments.dropFirst()
 // `http-serve [--port N] [--workers N]` is the server side of scripts/bench-http.sh; it never returns.
 if args.first == "http-serve" { HTTPBench.serve(Array(args.dropFirst())) }
 if args.isEmpty {
-    print("usage: Benchmarks <suite>...\nsuites:")
+    print("usage: Benchmarks [--payload PREFIX] <suite>...\nsuites:")
     for s in suites { print("  \(s.name)  \(s.summary)") }
 } else {
     for name in args {

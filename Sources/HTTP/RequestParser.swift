@@ -75,6 +75,16 @@ public struct RequestParser: Sendable {
     private var path = "", query: [(String, String)] = []
     private var body: [UInt8] = []
     private var remaining = 0
+    /// Bytes of an identity body received so far (`body` is allocated at its full length).
+    private var bodyFilled = 0 {
+        didSet {
+            // A client that has sent this much gets huge pages for the rest (LargeBuffer).
+            if oldValue < LargeBuffer.hugePageMinimum && bodyFilled >= LargeBuffer.hugePageMinimum {
+                let filled = bodyFilled
+                body.withUnsafeMutableBytes { LargeBuffer.adviseHugePages(UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
+            }
+        }
+    }
     private var chunkSize = 0
     private var chunkExtensionLength = 0
 
@@ -114,15 +124,20 @@ public struct RequestParser: Sendable {
                     return try finishMessage(consumed: i)
                 }
                 if let event = try finishHead(p, &i) { return event }
-            case .identityBody, .chunkData:
+            case .identityBody:
+                let n = min(remaining, count - i)
+                let filled = bodyFilled
+                body.withUnsafeMutableBytes { ($0.baseAddress! + filled).copyMemory(from: p + i, byteCount: n) }
+                bodyFilled += n
+                i += n
+                remaining -= n
+                if remaining == 0 { return try finishMessage(consumed: i) }
+            case .chunkData:
                 let n = min(remaining, count - i)
                 body.append(contentsOf: UnsafeBufferPointer(start: p + i, count: n))
                 i += n
                 remaining -= n
-                if remaining == 0 {
-                    if state == .identityBody { return try finishMessage(consumed: i) }
-                    state = .chunkDataCR
-                }
+                if remaining == 0 { state = .chunkDataCR }
             default:
                 try parseChunkFraming(p[i], at: i)
                 i += 1
@@ -135,6 +150,27 @@ public struct RequestParser: Sendable {
     /// a body, its chunk framing or trailers. With ``isIdle`` this tells a server which timeout
     /// applies: the header deadline runs from a head's first byte however slowly it trickles in.
     public var isInHead: Bool { state.rawValue <= State.blockEndLF.rawValue && !inTrailers }
+
+    /// Bytes still expected of a `Content-Length` body being received, 0 in any other state.
+    public var identityBodyRemaining: Int { state == .identityBody ? remaining : 0 }
+
+    /// Receives `Content-Length` body bytes straight into the request's body buffer, for a
+    /// server that reads a large body from its socket without copying it through a read buffer.
+    /// Only while ``identityBodyRemaining`` is above 0 and no unparsed bytes are held back.
+    /// - Parameter read: Gets the space for the rest of the body and returns how many bytes it
+    ///   wrote there; a result of 0 or less is passed back unchanged (end of input, error).
+    /// - Returns: `read`'s result, and the request once its body is complete.
+    public mutating func readBody(_ read: (UnsafeMutableRawBufferPointer) -> Int) throws(HTTPParseError) -> (count: Int, request: HTTPRequest?) {
+        precondition(state == .identityBody && remaining > 0, "readBody outside a Content-Length body")
+        let (filled, wanted) = (bodyFilled, remaining)
+        let n = body.withUnsafeMutableBytes { read(UnsafeMutableRawBufferPointer(rebasing: $0[filled..<(filled + wanted)])) }
+        guard n > 0 else { return (n, nil) }
+        bodyFilled += n
+        remaining -= n
+        guard remaining == 0 else { return (n, nil) }
+        guard case .message(let request, _) = try finishMessage(consumed: 0) else { preconditionFailure("finishMessage returns a message") }
+        return (n, request)
+    }
 
     /// The head is kept in the caller's buffer until it is complete; body and trailer bytes are consumed as read.
     private mutating func needMoreData(scannedTo i: Int) -> ParserEvent {
@@ -478,9 +514,11 @@ public struct RequestParser: Sendable {
         } else {
             state = .identityBody
             remaining = length ?? 0
-            // Reserve what is announced only up to 64 KiB: a client that announces a body and never
-            // sends it must not make the server hold the whole limit.
-            body.reserveCapacity(min(remaining, 64 * 1024))
+            // The announced length is within the limit (checked with the head): allocate it once.
+            // Pages are committed only as bytes arrive, so a client that announces a body and
+            // never sends it does not make the server hold it.
+            bodyFilled = 0
+            if remaining > 0 { body = LargeBuffer.unfilled(count: remaining) }
         }
         guard head.expectsContinue else { return nil }
         let consumed = i

@@ -55,6 +55,8 @@ final class Connection: @unchecked Sendable {
     }
 
     private let crlf: [UInt8] = [13, 10]
+    /// Bodies with at least this much left to receive are read straight into the request.
+    private static let directBodyMinimum = 64 * 1024
     /// Pull more stream pieces only while less than this is queued (back-pressure).
     private static let streamLowWater = 64 * 1024
 
@@ -109,6 +111,10 @@ final class Connection: @unchecked Sendable {
         // Bounded per wake-up so one fast client cannot monopolise the loop.
         while !closed, state.wantsRead, reads < 16 {
             reads += 1
+            if tls == nil, unparsed.isEmpty, !state.lingering, parser.identityBodyRemaining >= Self.directBodyMinimum {
+                guard receiveBodyDirectly() else { break }
+                continue
+            }
             let result: TransportResult
             if let tls {
                 result = tls.read(into: buffer)
@@ -147,6 +153,42 @@ final class Connection: @unchecked Sendable {
         if closed { return }
         inReadBatch = false
         writeResponses()
+    }
+
+    /// Reads a large `Content-Length` body straight into the request's buffer (no copy through
+    /// the loop's read buffer); returns whether to read on.
+    private func receiveBodyDirectly() -> Bool {
+        var wanted = 0
+        var readError: Int32 = 0
+        let received: (count: Int, request: HTTPRequest?)
+        do {
+            received = try parser.readBody { space in
+                wanted = space.count
+                let n = Glibc.read(fd, space.baseAddress, space.count)
+                if n < 0 { readError = errno }
+                return n
+            }
+        } catch {
+            rejected(error)
+            return false
+        }
+        switch received.count {
+        case let n where n > 0:
+            if let request = received.request {
+                state.parsed(to: .boundary, now: loop.now)
+                dispatch(request)
+            } else {
+                state.parsed(to: .body, now: loop.now)
+            }
+            return n == wanted   // a short read drained the socket
+        case 0:
+            state.peerClosed()
+            return false
+        default:
+            if readError == EINTR { return true }
+            if readError != EAGAIN && readError != EWOULDBLOCK { close() }
+            return false
+        }
     }
 
     /// Parses `bytes` (and anything held back earlier), dispatching each complete request.

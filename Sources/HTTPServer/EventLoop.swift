@@ -46,7 +46,7 @@ final class EventLoop: @unchecked Sendable {
             Socket.close(epollFD)
             throw error
         }
-        readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
+        readBuffer = .allocate(byteCount: 256 * 1024, alignment: 16)
         date.refresh()
         try add(fd: wakeFD, events: Self.readable)
         try add(fd: listener.fd, events: Self.readable)

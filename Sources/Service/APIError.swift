@@ -38,6 +38,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         case scopeOrder = "scope-order"
         case functionReused = "function-reused"
         case sessionQuotaExceeded = "session-quota-exceeded"
+        case tooManySessions = "too-many-sessions"
         case capacity = "capacity"
         case rateLimited = "rate-limited"
         case unauthorized = "unauthorized"
@@ -53,7 +54,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
             case .notAcceptable: 406
             case .arrayExists, .notRecorded, .graphFreed, .noGradVariables, .variableNotAttached,
                  .inplaceInGraph, .inplaceWhileRecording, .notInGraph, .scopeOrder, .functionReused,
-                 .sessionQuotaExceeded: 409
+                 .sessionQuotaExceeded, .tooManySessions: 409
             case .bodyTooLarge: 413
             case .unsupportedMediaType: 415
             case .dataSizeMismatch, .unsupportedDType, .unsupportedLayout, .shapeMismatch, .dtypeMismatch,
@@ -98,6 +99,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
             case .scopeOrder: "Scope is not the innermost"
             case .functionReused: "Function instance already called"
             case .sessionQuotaExceeded: "Session quota exceeded"
+            case .tooManySessions: "Too many sessions for this key"
             case .capacity: "At capacity"
             case .rateLimited: "Rate limited"
             case .unauthorized: "Unauthorized"
@@ -166,6 +168,7 @@ extension APIError {
         case .functionBadGradients: .invalidArgument
         case .notDifferentiable: .notDifferentiable
         case .invalidArgument: .invalidArgument
+        case .arrayTooLarge: .arrayTooLarge
         case .limitExceeded: .sessionQuotaExceeded
         }
         self.init(code, error.message)

@@ -30,14 +30,27 @@ public struct ServiceConfiguration: Sendable {
     /// and in the working directory (see ``OpenAPIDocument``).
     public var openAPIPath: String?
     /// API keys accepted on `/v1` routes (`Authorization: Bearer <key>`); empty = no authentication.
-    public var apiKeys: Set<String> = []
-    /// Requests per second allowed per client on `/v1` routes (client = API key, else remote
-    /// address); nil = unlimited.
+    /// A session belongs to the key that created it: other keys get 404 for it, admin keys see all.
+    public var apiKeys: [APIKey] = []
+    /// Sessions one key may hold at once, unless its ``APIKey/maxSessions`` says otherwise
+    /// (not applied when authentication is off: then only ``maxSessions`` counts).
+    public var maxSessionsPerKey: Int = 100
+    /// Absolute lifetime in seconds of a session that asks for none (`ttl_s`); 0 = none unless
+    /// ``maxSessionTTL`` is set (then that).
+    public var sessionTTL: Double = 0
+    /// Largest `ttl_s` a client may ask for, in seconds; 0 = no cap.
+    public var maxSessionTTL: Double = 0
+    /// Requests per second allowed per client on `/v1` routes (client = API key fingerprint,
+    /// else remote address); nil = unlimited.
     public var rateLimit: Double?
     /// Burst size of the rate limit.
     public var rateLimitBurst: Int = 100
     /// `Retry-After` seconds sent with 503 `capacity`.
     public var retryAfterSeconds: Int = 5
+    /// Directory of the session snapshots (`--data-dir`); nil = sessions live only in memory.
+    public var dataDirectory: String?
+    /// Seconds between snapshot passes (`--snapshot-interval`); 0 = only at shutdown.
+    public var snapshotInterval: Double = 30
     /// Wall clock in seconds since 1970 (injectable for tests).
     public var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
 

@@ -44,13 +44,15 @@ enum DTO {
     }
 
     /// `Session`.
-    static func session(_ info: SessionInfo) -> JSONOut {
+    static func session(_ info: SessionInfo, owner: String) -> JSONOut {
         object([
             ("id", .string(info.id)),
+            ("owner", .string(owner)),
             ("created_at", .string(Timestamp.iso8601(info.createdAt))),
             ("last_activity", .string(Timestamp.iso8601(info.lastActivity))),
-            ("expires_at", .string(Timestamp.iso8601(info.lastActivity + info.idleTimeout))),
+            ("expires_at", .string(Timestamp.iso8601(info.expiresAt))),
             ("idle_timeout_s", .int(Int(info.idleTimeout))),
+            ("ttl_s", info.ttl.map { .int(Int($0)) } ?? .null),
             ("labels", object(info.labels.map { ($0.0, .string($0.1)) })),
             ("state", object([("is_recording", .bool(info.status.flags.isRecording)),
                               ("is_training", .bool(info.status.flags.isTraining)),

@@ -59,23 +59,25 @@ enum Handlers {
                 labels.append((member.key, value))
             }
         }
-        let info = try ctx.service.registry.create(idleTimeout: try f.int("idle_timeout_s"), seed: seed, labels: labels)
-        return .json(DTO.session(info), status: 201, headers: [("Location", "/v1/sessions/\(info.id)")])
+        let info = try ctx.service.registry.create(caller: ctx.caller, idleTimeout: try f.int("idle_timeout_s"),
+                                                   ttl: try f.int("ttl_s"), seed: seed, labels: labels)
+        return .json(DTO.session(info, owner: ctx.service.ownerLabel(info.owner)), status: 201, headers: [("Location", "/v1/sessions/\(info.id)")])
     }
 
     static func listSessions(_ ctx: RequestContext) throws(APIError) -> Reply {
-        .json(DTO.object([("sessions", .array(ctx.service.registry.list().map(DTO.session)))]))
+        let sessions = ctx.service.registry.list(caller: ctx.caller)
+        return .json(DTO.object([("sessions", .array(sessions.map { DTO.session($0, owner: ctx.service.ownerLabel($0.owner)) }))]))
     }
 
     static func getSession(_ ctx: RequestContext, _ session: Session) throws(APIError) -> Reply {
         guard let info = ctx.service.registry.info(session.id, status: SessionStatus(session)) else {
-            throw ctx.service.registry.notFound(session.id)
+            throw ctx.service.registry.notFound(session.id, caller: ctx.caller)
         }
-        return .json(DTO.session(info))
+        return .json(DTO.session(info, owner: ctx.service.ownerLabel(info.owner)))
     }
 
     static func deleteSession(_ ctx: RequestContext, _ session: Session) throws(APIError) -> Reply {
-        try ctx.service.registry.delete(session.id)
+        try ctx.service.registry.delete(session.id, caller: ctx.caller)
         return .noContent
     }
 
@@ -97,11 +99,31 @@ enum Handlers {
         return .json(DTO.object([("seed", .int(Int(value)))]))
     }
 
+    /// The session's arrays and gradient buffers as an `.npz` archive (``SessionNPZ``).
+    static func exportSession(_ ctx: RequestContext, _ session: Session) throws(APIError) -> Reply {
+        let offered = ["application/x-npz", "application/zip", "application/octet-stream"]
+        guard let type = Negotiation.choose(ctx.request, offered: offered) else { throw Negotiation.notAcceptable(offered) }
+        return Reply(status: 200, headers: [("Content-Disposition", "attachment; filename=\"\(session.id).npz\"")],
+                     contentType: type, body: try SessionNPZ.encode(session.records()))
+    }
+
+    /// Adds the arrays of an `.npz` body to the session, all or nothing.
+    static func importSession(_ ctx: RequestContext, _ session: Session) throws(APIError) -> Reply {
+        let accepted = ["application/x-npz", "application/zip", "application/octet-stream"]
+        let type = Negotiation.mediaType(ctx.request.headers["Content-Type"] ?? "")
+        guard accepted.contains(type) else {
+            throw Negotiation.unsupportedMediaType(type, accepted: accepted.joined(separator: ", "))
+        }
+        let records = try SessionNPZ.decode(ctx.request.body, maxElements: ctx.service.registry.configuration.maxArrayElements)
+        let loaded = try session.load(records)
+        return .json(DTO.object([("arrays", DTO.arrayInfos(loaded))]), status: 201)
+    }
+
     // MARK: - Scopes
 
     static func pushScope(_ ctx: RequestContext, _ session: Session) throws(APIError) -> Reply {
         let f = try ctx.fields()
-        let frame = try session.pushScope(try f.scopeKind("kind"), trainMode: try f.bool("train_mode"))
+        let frame = try session.pushScope(try f.scopeKind("kind"), trainMode: try f.bool("train_mode"), id: try f.string("id"))
         return .json(DTO.scope(ScopeFrameSnapshot(frame)), status: 201,
                      headers: [("Location", "/v1/sessions/\(session.id)/scopes/\(frame.id)")])
     }

@@ -73,6 +73,17 @@ final class Metrics: Sendable {
         var arrayBytes: Int
         var graphBytes: Int
         var opsExecuted: Int
+        /// Nil without `--data-dir` (then the snapshot families are left out).
+        var snapshots: Snapshots?
+    }
+
+    /// Counters of the durable-session snapshots.
+    struct Snapshots {
+        var written: Int
+        var passes: Int
+        var failures: Int
+        var restored: Int
+        var setAside: Int
     }
 
     /// The Prometheus text exposition (format 0.0.4).
@@ -121,6 +132,18 @@ final class Metrics: Sendable {
         sample("tensord_graph_bytes", [], String(snapshot.graphBytes))
         family("tensord_ops_executed_total", "counter", "Operator invocations that succeeded (single ops, run steps, function bodies).")
         sample("tensord_ops_executed_total", [], String(snapshot.opsExecuted))
+        if let snapshots = snapshot.snapshots {
+            family("tensord_snapshots_written_total", "counter", "Session snapshot files written (only changed sessions are rewritten).")
+            sample("tensord_snapshots_written_total", [], String(snapshots.written))
+            family("tensord_snapshot_passes_total", "counter", "Snapshot passes completed; every change acknowledged before a pass began is on disk once this moves.")
+            sample("tensord_snapshot_passes_total", [], String(snapshots.passes))
+            family("tensord_snapshot_failures_total", "counter", "Session snapshots that could not be written.")
+            sample("tensord_snapshot_failures_total", [], String(snapshots.failures))
+            family("tensord_snapshots_restored_total", "counter", "Sessions restored from snapshots at start-up.")
+            sample("tensord_snapshots_restored_total", [], String(snapshots.restored))
+            family("tensord_snapshots_set_aside_total", "counter", "Snapshots found unreadable at start-up and moved to corrupt/.")
+            sample("tensord_snapshots_set_aside_total", [], String(snapshots.setAside))
+        }
         family("tensord_tensor_storages", "gauge", "Live tensor buffers in the process (arrays, gradients, saved tensors); back to its idle value when sessions end, else memory leaks.")
         sample("tensord_tensor_storages", [], String(LiveStorage.count))
         family("tensord_blas_core_info", "gauge", "The CPU core OpenBLAS selected; always 1.")

@@ -61,6 +61,11 @@ enum Negotiation {
     /// The first of `offered` media types the client accepts (in the client's order of ranges);
     /// the first offered one when there is no `Accept`; nil when nothing matches.
     static func choose(_ request: HTTPRequest, offered: [String]) -> String? {
+        // The usual `Accept` of a client, one offered type or `*/*`, without parsing (per request).
+        if let only = request.headers["Accept"], request.headers.values("Accept").count == 1 {
+            if only == "*/*" { return offered.first }
+            if offered.contains(only) { return only }
+        }
         guard let (ranges, refused) = acceptedRanges(request) else { return offered.first }
         let candidates = offered.filter { !refused.contains($0) }
         for range in ranges {

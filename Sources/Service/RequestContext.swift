@@ -2,9 +2,10 @@ import Autograd
 import HTTP
 import Wire
 
-/// What a route handler gets: the request (with path parameters) and the service it runs in.
+/// What a route handler gets: the request (with path parameters), who sent it and the service it runs in.
 struct RequestContext: Sendable {
     let request: HTTPRequest
+    let caller: Caller
     let service: Service
 
     /// A `{param}` of the route's path (always present: the router matched the template).

@@ -54,6 +54,8 @@ enum Routes {
         Route("GET", "/v1/sessions/{sid}/flags", session: Handlers.getFlags),
         Route("PATCH", "/v1/sessions/{sid}/flags", session: Handlers.patchFlags),
         Route("POST", "/v1/sessions/{sid}/seed", session: Handlers.seed),
+        Route("GET", "/v1/sessions/{sid}/export", produces: .negotiated, session: Handlers.exportSession),
+        Route("POST", "/v1/sessions/{sid}/import", session: Handlers.importSession),
 
         Route("POST", "/v1/sessions/{sid}/scopes", session: Handlers.pushScope),
         Route("GET", "/v1/sessions/{sid}/scopes", session: Handlers.listScopes),

@@ -71,18 +71,25 @@ public final class Service: HTTPHandler {
     private let sweeping = Atomic<Bool>(false)
     /// `registry.endedCount` at the last `malloc_trim`.
     private let trimmedAtEndedCount = Atomic<Int>(0)
-    private let apiKeys: Set<String>
+    /// The configured keys by fingerprint; empty = authentication off.
+    private let keys: [String: APIKey]
+    private let maxSessionsPerKey: Int
     private let rateLimiter: RateLimiter?
     let metrics: Metrics
+    /// Snapshots under `--data-dir`; nil when sessions live only in memory.
+    let persistence: Persistence?
     private let connectionCount = Mutex<(@Sendable () -> Int)?>(nil)
 
     /// Creates the service; `log` receives one entry per request.
     public init(configuration: ServiceConfiguration = ServiceConfiguration(),
                 log: (@Sendable (RequestLog) -> Void)? = nil) {
-        registry = SessionRegistry(configuration: configuration)
+        let registry = SessionRegistry(configuration: configuration)
+        self.registry = registry
+        persistence = configuration.dataDirectory.map { Persistence(directory: $0, registry: registry) }
         interpreter = Interpreter(maxSteps: configuration.maxProgramSteps, maxDepth: configuration.maxProgramDepth)
         openAPIDocument = OpenAPIDocument.load(path: configuration.openAPIPath)
-        apiKeys = configuration.apiKeys
+        keys = Dictionary(configuration.apiKeys.map { ($0.fingerprint, $0) }, uniquingKeysWith: { first, _ in first })
+        maxSessionsPerKey = configuration.maxSessionsPerKey
         rateLimiter = configuration.rateLimit.map {
             RateLimiter(rate: $0, burst: configuration.rateLimitBurst, clock: configuration.clock)
         }
@@ -113,8 +120,36 @@ public final class Service: HTTPHandler {
             sessionsActive: totals.sessions, sessionsCreated: registry.createdCount.count,
             sessionsEnded: [("deleted", registry.deletedCount.count), ("expired", registry.expiredCount.count)],
             connectionsActive: connections, arrayBytes: totals.arrayBytes, graphBytes: totals.graphBytes,
-            opsExecuted: registry.opsExecuted.count))
+            opsExecuted: registry.opsExecuted.count,
+            snapshots: persistence.map { persistence in
+                Metrics.Snapshots(written: persistence.written.count, passes: persistence.passes.count,
+                                  failures: persistence.failures.count, restored: persistence.restored.count,
+                                  setAside: persistence.setAside.count)
+            }))
     }
+
+    // MARK: - Durable sessions
+
+    /// With a data directory: creates it and restores every session snapshot in it (bad ones are
+    /// moved to `corrupt/` and reported). Call once, before serving. Throws only when the
+    /// directory cannot be created; nil without a data directory.
+    public func restoreSessions() throws -> RestoreReport? {
+        try persistence?.restore()
+    }
+
+    /// Writes the snapshots of all sessions changed since their last one (graceful shutdown
+    /// calls this after draining); nil without a data directory.
+    @discardableResult
+    public func writeSnapshots() -> SnapshotReport? { persistence?.snapshot() }
+
+    /// Writes snapshots every `configuration.snapshotInterval` seconds (none when it is 0)
+    /// until ``stopSnapshotting()``, handing each pass's report to `report`.
+    public func startSnapshotting(report: @escaping @Sendable (SnapshotReport) -> Void) {
+        persistence?.start(every: registry.configuration.snapshotInterval, report: report)
+    }
+
+    /// Stops the periodic snapshots.
+    public func stopSnapshotting() { persistence?.stop() }
 
     /// Stops accepting new sessions; `/readyz` answers 503 from now on.
     public func beginDraining() { registry.beginDraining() }
@@ -184,18 +219,19 @@ public final class Service: HTTPHandler {
             request.pathParameters = parameters
         }
         let routed = request
-        let context = RequestContext(request: routed, service: self)
         let sessionID = request.pathParameters["sid"]
         do {
-            let client = try authorize(request, route: route)
-            try limitRate(client, route: route)
+            let caller = try authorize(request, route: route)
+            let context = RequestContext(request: routed, caller: caller, service: self)
+            try limitRate(caller.rateKey, route: route)
             if route.produces == .json { try Negotiation.requireJSON(request) }
             switch route.action {
             case .global(let handler):
                 finish(try handler(context), routeIndex, sessionID)
             case .session(let handler):
-                let handle = try registry.begin(sessionID ?? "")
-                handle.async { [registry] session in
+                let handle = try registry.begin(sessionID ?? "", caller: caller)
+                // Bodies this small hold small requests (large programs and uploads are not run inline).
+                handle.async(mayRunInline: routed.body.count <= 16 * 1024) { [registry] session in
                     let reply: Reply
                     do throws(APIError) {
                         reply = try handler(context, session)
@@ -203,7 +239,7 @@ public final class Service: HTTPHandler {
                         let named = error.extensions["session_id"] == nil ? error.with("session_id", .string(session.id)) : error
                         reply = Self.problem(named, routed)
                     }
-                    registry.finish(handle, status: SessionStatus(session))
+                    registry.finish(handle, status: SessionStatus(session), changed: routed.method != "GET")
                     finish(reply, routeIndex, sessionID)
                 }
             }
@@ -212,19 +248,28 @@ public final class Service: HTTPHandler {
         }
     }
 
-    /// API keys, when configured, guard everything under `/v1`. Returns the client's identity
-    /// for rate limiting: its key, else its address.
-    private func authorize(_ request: HTTPRequest, route: Route) throws(APIError) -> String {
-        let address = Self.host(of: request.remoteAddress ?? "unknown")
-        guard !apiKeys.isEmpty, route.path.hasPrefix("/v1/") else { return address }
+    /// API keys, when configured, guard everything under `/v1`. The presented key is hashed
+    /// and the digest looked up (no comparison over the secret's bytes); the caller is known by
+    /// that fingerprint only. Without keys every caller is anonymous and sees every session.
+    private func authorize(_ request: HTTPRequest, route: Route) throws(APIError) -> Caller {
+        guard !keys.isEmpty, route.path.hasPrefix("/v1/") else {
+            return Caller(owner: "", isAdmin: true, maxSessions: nil, rateKey: Self.host(of: request.remoteAddress ?? "unknown"))
+        }
         let bearer = request.headers["Authorization"].flatMap { value -> String? in
             value.lowercased().hasPrefix("bearer ") ? String(value.dropFirst(7)).trimmingSpaces() : nil
         }
-        guard let key = bearer ?? request.headers["X-API-Key"], apiKeys.contains(key) else {
+        guard let presented = bearer ?? request.headers["X-API-Key"], let key = keys[APIKey.fingerprint(of: presented)] else {
             throw APIError(.unauthorized, "This server requires an API key: send 'Authorization: Bearer <key>'.",
                            headers: [("WWW-Authenticate", "Bearer")])
         }
-        return "key:" + key
+        return Caller(owner: key.fingerprint, isAdmin: key.isAdmin, maxSessions: key.maxSessions ?? maxSessionsPerKey,
+                      rateKey: "key:" + key.fingerprint)
+    }
+
+    /// A session's `owner` as the API shows it: its key's ``APIKey/label`` ("" when authentication is off).
+    func ownerLabel(_ fingerprint: String) -> String {
+        guard !fingerprint.isEmpty else { return "" }
+        return keys[fingerprint]?.label ?? "key:" + fingerprint.prefix(12)
     }
 
     /// The host part of the server's `host:port` / `[v6]:port` peer text (a client's connections

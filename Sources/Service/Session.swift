@@ -7,7 +7,7 @@ enum TensorInput {
     /// target's dtype for an overwrite, else float32, MXNet's default).
     case json(NumericArray, shape: [Int], dtype: DType?)
     /// Little-endian, row-major element bytes (`.npy`).
-    case bytes([UInt8], shape: [Int], dtype: DType)
+    case bytes(ArraySlice<UInt8>, shape: [Int], dtype: DType)
 
     var shape: [Int] {
         switch self {
@@ -206,7 +206,7 @@ final class Session {
                 // Wire's correctly rounded floats (no double rounding through Double).
                 let floats: [Float]
                 do { floats = try numbers.floats() } catch { throw APIError(.invalidArgument, "'data': \(error.message).") }
-                return try makeArray(.bytes(floats.withUnsafeBytes { Array($0) }, shape: shape, dtype: .float32))
+                return try makeArray(.bytes(floats.withUnsafeBytes { ArraySlice($0) }, shape: shape, dtype: .float32))
             case .float64:
                 return try engine { () throws(AutogradError) in try context.array(numbers.values, shape: shape, dtype: dtype) }
             case .int32, .int64, .uint8:
@@ -253,6 +253,13 @@ final class Session {
         let source: NDArray
         switch input {
         case .json(let numbers, _, let dtype): source = try makeArray(.json(numbers, shape: target.shape, dtype: dtype), defaultDType: target.dtype)
+        case .bytes(let bytes, _, let dtype) where dtype == target.dtype:
+            // Same dtype (an .npy upload): copied straight from the body into the array.
+            let done = bytes.withUnsafeBytes { raw in
+                Result { () throws(AutogradError) in try context.assign(target, bytes: raw) }
+            }
+            try engine { () throws(AutogradError) in try done.get() }
+            return target
         case .bytes(let bytes, _, let dtype): source = try makeArray(.bytes(bytes, shape: target.shape, dtype: dtype))
         }
         try engine { () throws(AutogradError) in try context.assign(target, from: source) }
@@ -438,7 +445,15 @@ final class Session {
     }
 
     /// `POST .../scopes` and the enter half of a `scope` step.
-    func pushScope(_ kind: Context.ScopeKind, trainMode: Bool?) throws(APIError) -> ScopeFrame {
+    /// `id`: a client-chosen frame id (so that a pipelining client can exit the scope without
+    /// waiting for this answer); it must not name an open scope. Otherwise `sc<N>`.
+    func pushScope(_ kind: Context.ScopeKind, trainMode: Bool?, id: String? = nil) throws(APIError) -> ScopeFrame {
+        if let id {
+            try Self.validateID(id)
+            guard !scopes.contains(where: { $0.id == id }) else {
+                throw APIError(.invalidArgument, "A scope with id '\(id)' is already open.")
+            }
+        }
         let effective: Bool
         switch kind {
         case .record: effective = trainMode ?? true
@@ -450,9 +465,16 @@ final class Session {
             effective = kind == .trainMode
         }
         let token = context.enterScope(kind, trainMode: kind == .record || kind == .pause ? effective : nil)
-        let frame = ScopeFrame(id: "sc\(nextScopeNumber)", token: token, kind: kind, trainMode: effective,
+        var frameID = id ?? "sc\(nextScopeNumber)"
+        if id == nil {
+            nextScopeNumber += 1
+            while scopes.contains(where: { $0.id == frameID }) {   // a client chose this one
+                frameID = "sc\(nextScopeNumber)"
+                nextScopeNumber += 1
+            }
+        }
+        let frame = ScopeFrame(id: frameID, token: token, kind: kind, trainMode: effective,
                                depth: scopes.count + 1, isRecording: context.isRecording, isTraining: context.isTraining)
-        nextScopeNumber += 1
         scopes.append(frame)
         return frame
     }
@@ -529,7 +551,7 @@ final class Session {
     }
 
     /// Runs an engine call, mapping its typed error to the API's.
-    private func engine<R>(_ body: () throws(AutogradError) -> R) throws(APIError) -> R {
+    func engine<R>(_ body: () throws(AutogradError) -> R) throws(APIError) -> R {
         functionFailure = nil
         do {
             return try body()

@@ -1,4 +1,5 @@
 import Autograd
+import HTTP
 import Wire
 
 extension APIError {
@@ -25,10 +26,14 @@ enum JSONCodec {
 /// `.npy` bodies through Wire, mapped to engine dtypes.
 enum NPYCodec {
     /// Decodes an `.npy` body (v1.0-3.0); a 0-d array becomes shape `[1]` (MXNet has no 0-d arrays).
+    /// The values stay in the body (a slice, no copy).
     static func decode(_ bytes: [UInt8], maxElements: Int) throws(APIError) -> TensorInput {
-        let array: NPYArray
-        do { array = try NPY.decode(bytes, maxElements: maxElements) } catch { throw APIError(error) }
-        return .bytes(array.data, shape: array.shape.isEmpty ? [1] : array.shape, dtype: dtype(array.dtype))
+        let header = bytes.withUnsafeBytes { raw in
+            Result { () throws(WireError) in try NPY.readHeader(raw, maxElements: maxElements) }
+        }
+        let h: NPYHeader
+        do { h = try header.get() } catch { throw APIError(error) }
+        return .bytes(bytes[h.dataRange], shape: h.shape.isEmpty ? [1] : h.shape, dtype: dtype(h.dtype))
     }
 
     /// `?dtype=`: the npy values converted to another dtype (through Double, as numpy's astype
@@ -48,8 +53,17 @@ enum NPYCodec {
     }
 
     /// Writes an array as a version 1.0 `.npy` file.
+    /// Header and values go straight into one buffer of the final size (one copy of the values).
     static func encode(_ array: NDArray) -> [UInt8] {
-        array.withUnsafeBytes { NPY.encode(dtype: npyDType(array.dtype), shape: array.shape, data: $0) }
+        let header = NPY.header(dtype: npyDType(array.dtype), shape: array.shape)
+        return array.withUnsafeBytes { data in
+            LargeBuffer.filled(count: header.count + data.count) { out in
+                header.withUnsafeBytes { out.copyMemory(from: $0) }
+                if let source = data.baseAddress, data.count > 0 {
+                    (out.baseAddress! + header.count).copyMemory(from: source, byteCount: data.count)
+                }
+            }
+        }
     }
 
     static func dtype(_ npy: NPYDType) -> DType {

@@ -155,7 +155,7 @@ extension [UInt8] {
 }
 
 /// CRC-32 (IEEE 802.3, as used by zip), slicing-by-8.
-enum CRC32 {
+public enum CRC32 {
     static let tables: [[UInt32]] = {
         var t = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
         for i in 0..<256 {
@@ -169,11 +169,13 @@ enum CRC32 {
         return t
     }()
 
-    static func checksum(_ bytes: [UInt8]) -> UInt32 {
+    /// The CRC-32 of `bytes`.
+    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBytes { checksum($0) }
     }
 
-    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    /// The CRC-32 of `bytes`.
+    public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         let flat = tables.flatMap { $0 }
         return flat.withUnsafeBufferPointer { t in
             var c: UInt32 = 0xFFFF_FFFF

@@ -1,5 +1,6 @@
 // tensord: the tensor-session REST API server. `tensord --help` lists the flags.
 import Dispatch
+import Autograd
 import Foundation
 import HTTPServer
 import Service
@@ -21,6 +22,8 @@ let flags: [Flag] = [
     Flag(name: "max-arrays", env: "TENSORD_MAX_ARRAYS", help: "arrays per session (default 100000)", takesValue: true),
     Flag(name: "max-sessions", env: "TENSORD_MAX_SESSIONS", help: "live sessions per process (default 1000)", takesValue: true),
     Flag(name: "idle-timeout", env: "TENSORD_IDLE_TIMEOUT", help: "default session idle timeout in seconds (default 900)", takesValue: true),
+    Flag(name: "session-ttl", env: "TENSORD_SESSION_TTL", help: "absolute session lifetime in seconds when a session asks for none; 0 = none (default 0)", takesValue: true),
+    Flag(name: "max-session-ttl", env: "TENSORD_MAX_SESSION_TTL", help: "largest ttl_s a session may ask for; 0 = no cap (default 0)", takesValue: true),
     Flag(name: "replica-id", env: "TENSORD_REPLICA_ID", help: "replica ordinal encoded in session ids, or 'hostname' for a StatefulSet pod's ordinal (default 0)", takesValue: true),
     Flag(name: "allow-open", env: "TENSORD_ALLOW_OPEN", help: "allow a non-loopback address without API keys (default: refuse)", takesValue: false),
     Flag(name: "header-timeout", env: "TENSORD_HEADER_TIMEOUT", help: "seconds to receive a request's headers (default 10)", takesValue: true),
@@ -28,9 +31,13 @@ let flags: [Flag] = [
     Flag(name: "tls-cert", env: "TENSORD_TLS_CERT", help: "PEM certificate chain; with --tls-key serves HTTPS", takesValue: true),
     Flag(name: "tls-key", env: "TENSORD_TLS_KEY", help: "PEM private key", takesValue: true),
     Flag(name: "api-key", env: "TENSORD_API_KEYS", help: "require this API key on /v1 (comma-separated list)", takesValue: true),
+    Flag(name: "api-keys-file", env: "TENSORD_API_KEYS_FILE", help: "file of API keys, one per line: KEY [admin] [name=NAME] [max_sessions=N]", takesValue: true),
+    Flag(name: "max-sessions-per-key", env: "TENSORD_MAX_SESSIONS_PER_KEY", help: "live sessions one API key may hold (default 100)", takesValue: true),
     Flag(name: "rate-limit", env: "TENSORD_RATE_LIMIT", help: "requests per second per client on /v1 (default: unlimited)", takesValue: true),
     Flag(name: "rate-limit-burst", env: "TENSORD_RATE_LIMIT_BURST", help: "burst size of the rate limit (default 100)", takesValue: true),
     Flag(name: "openapi", env: "TENSORD_OPENAPI", help: "path of openapi.yaml to serve (default: found next to the binary or in the working directory)", takesValue: true),
+    Flag(name: "data-dir", env: "TENSORD_DATA_DIR", help: "directory for session snapshots; sessions survive restarts (default: memory only)", takesValue: true),
+    Flag(name: "snapshot-interval", env: "TENSORD_SNAPSHOT_INTERVAL", help: "seconds between snapshots of changed sessions, 0 = only at shutdown (default 30)", takesValue: true),
     Flag(name: "workers", env: "TENSORD_WORKERS", help: "event-loop threads (default: one per core)", takesValue: true),
     Flag(name: "log-format", env: "TENSORD_LOG_FORMAT", help: "json or text (default json)", takesValue: true),
     Flag(name: "help", env: "", help: "print this help", takesValue: false),
@@ -52,14 +59,6 @@ enum LogValue {
     case int(Int)
     case bool(Bool)
 
-    var json: String {
-        switch self {
-        case .string(let text): Logger.quoted(text)
-        case .int(let value): String(value)
-        case .bool(let value): value ? "true" : "false"
-        }
-    }
-
     var text: String {
         switch self {
         case .string(let text): text
@@ -76,45 +75,80 @@ struct Logger: Sendable {
     let json: Bool
 
     func line(_ message: String, _ fields: [(String, LogValue?)] = []) {
-        let present = fields.compactMap { key, value in value.map { (key, $0) } }
-        var line: String
+        // Bytes appended directly (no String(format:), no interpolation): this runs per request.
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
         if json {
-            line = "{\"ts\":\"\(Self.timestamp())\",\"msg\":\(Self.quoted(message))"
-            for (key, value) in present { line += ",\(Self.quoted(key)):\(value.json)" }
-            line += "}\n"
+            out += #"{"ts":""#.utf8
+            Self.appendTimestamp(&out)
+            out += #"","msg":"#.utf8
+            Self.appendQuoted(message, &out)
+            for case let (key, value?) in fields {
+                out.append(UInt8(ascii: ","))
+                Self.appendQuoted(key, &out)
+                out.append(UInt8(ascii: ":"))
+                switch value {
+                case .string(let text): Self.appendQuoted(text, &out)
+                case .int(let number): out += String(number).utf8
+                case .bool(let flag): out += (flag ? "true" : "false").utf8
+                }
+            }
+            out += "}\n".utf8
         } else {
-            line = "\(Self.timestamp()) \(message)" + present.map { " \($0.0)=\($0.1.text)" }.joined() + "\n"
+            Self.appendTimestamp(&out)
+            out.append(UInt8(ascii: " "))
+            out += message.utf8
+            for case let (key, value?) in fields {
+                out.append(UInt8(ascii: " "))
+                out += key.utf8
+                out.append(UInt8(ascii: "="))
+                out += value.text.utf8
+            }
+            out.append(UInt8(ascii: "\n"))
         }
-        var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
+        out.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
     }
 
-    /// A JSON string literal.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
+    /// Appends `text` as a JSON string literal.
+    static func appendQuoted(_ text: String, _ out: inout [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case UInt8(ascii: "\r"): out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case UInt8(ascii: "\t"): out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0..<0x20: out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            default: out.append(byte)   // UTF-8 beyond ASCII passes through unchanged
             }
         }
-        return out + "\""
+        out.append(UInt8(ascii: "\""))
     }
 
-    /// UTC time with milliseconds, RFC 3339.
-    static func timestamp() -> String {
+    /// Appends the current UTC time with milliseconds, RFC 3339 (`2026-01-02T03:04:05.678Z`).
+    static func appendTimestamp(_ out: inout [UInt8]) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var parts = tm()
         var seconds = now.tv_sec
         gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(now.tv_nsec / 1_000_000))
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
+        }
+        digits(Int(parts.tm_year) + 1900, 4); out.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mon) + 1, 2); out.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mday), 2); out.append(UInt8(ascii: "T"))
+        digits(Int(parts.tm_hour), 2); out.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_min), 2); out.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_sec), 2); out.append(UInt8(ascii: "."))
+        digits(Int(now.tv_nsec / 1_000_000), 3); out.append(UInt8(ascii: "Z"))
     }
 }
 
@@ -211,14 +245,52 @@ func runTensord() -> Never {
         serviceConfiguration.rateLimit = Double(integer(values, "rate-limit", default: 0, minimum: 1))
         serviceConfiguration.rateLimitBurst = integer(values, "rate-limit-burst", default: 100, minimum: 1)
     }
-    if let keys = values["api-key"] {
-        serviceConfiguration.apiKeys = Set(keys.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+    serviceConfiguration.dataDirectory = values["data-dir"]
+    serviceConfiguration.snapshotInterval = Double(integer(values, "snapshot-interval", default: 30))
+    serviceConfiguration.sessionTTL = Double(integer(values, "session-ttl", default: 0))
+    serviceConfiguration.maxSessionTTL = Double(integer(values, "max-session-ttl", default: 0))
+    if serviceConfiguration.maxSessionTTL > 0 && serviceConfiguration.sessionTTL > serviceConfiguration.maxSessionTTL {
+        fail("--session-ttl must not exceed --max-session-ttl")
     }
+    serviceConfiguration.maxSessionsPerKey = integer(values, "max-sessions-per-key", default: 100, minimum: 1)
+    do throws(APIKeysError) {
+        let fromFile = try values["api-keys-file"].map(APIKeys.load) ?? []
+        let fromList = try values["api-key"].map(APIKeys.parseList) ?? []
+        serviceConfiguration.apiKeys = try APIKeys.merge(fromFile, fromList)
+    } catch {
+        fail(error.description)
+    }
+
+    // Loads OpenBLAS with the right core and checks it before the first request needs it.
+    logger.line("blas", [("core", .string(BLAS.coreName)), ("status", .string(BLAS.status))])
 
     let service = Service(configuration: serviceConfiguration) { @Sendable entry in
         logger.line("request", [("method", .string(entry.method)), ("route", entry.route.map(LogValue.string)),
                                 ("status", .int(entry.status)), ("duration_us", .int(entry.durationMicroseconds)),
                                 ("session", entry.sessionID.map(LogValue.string)), ("request_id", .string(entry.requestID))])
+    }
+
+    // Restored before listening, so no request can race a session coming back.
+    do {
+        if let report = try service.restoreSessions() {
+            for (path, reason) in report.setAside {
+                logger.line("snapshot set aside", [("path", .string(path)), ("reason", .string(reason))])
+            }
+            logger.line("sessions restored", [("data_dir", .string(serviceConfiguration.dataDirectory ?? "")),
+                                              ("restored", .int(report.restored.count)), ("set_aside", .int(report.setAside.count)),
+                                              ("temp_files_removed", .int(report.leftoversRemoved))])
+        }
+    } catch {
+        logger.line("could not open the data directory", [("error", .string("\(error)"))])
+        exit(1)
+    }
+    let logSnapshots: @Sendable (SnapshotReport) -> Void = { report in
+        for (id, error) in report.failures {
+            logger.line("snapshot failed", [("session", .string(id)), ("error", .string(error))])
+        }
+        if report.written > 0 || report.removed > 0 {
+            logger.line("snapshot", [("written", .int(report.written)), ("removed", .int(report.removed))])
+        }
     }
 
     var serverConfiguration = ServerConfiguration(host: values["host"] ?? "127.0.0.1", port: integer(values, "port", default: 8080))
@@ -234,7 +306,7 @@ func runTensord() -> Never {
     // Without API keys anyone who can reach the port can use every session: only loopback, unless asked.
     let allowOpen = values["allow-open"].map { !["0", "false", "no", ""].contains($0.lowercased()) } ?? false
     if serviceConfiguration.apiKeys.isEmpty && !isLoopback(serverConfiguration.host) && !allowOpen {
-        fail("refusing to listen on \(serverConfiguration.host) without API keys; set --api-key/TENSORD_API_KEYS, or pass --allow-open (TENSORD_ALLOW_OPEN=1) to run open")
+        fail("refusing to listen on \(serverConfiguration.host) without API keys; set --api-key/TENSORD_API_KEYS or --api-keys-file, or pass --allow-open (TENSORD_ALLOW_OPEN=1) to run open")
     }
 
     let server: Server
@@ -255,8 +327,9 @@ func runTensord() -> Never {
 
     // Expire idle sessions at a tenth of the idle timeout, at least every 30 s.
     service.startSweeping(every: min(30, max(1, serviceConfiguration.idleTimeout / 10)))
+    service.startSnapshotting(report: logSnapshots)
 
-    // SIGTERM/SIGINT: stop taking new sessions, drain connections for up to 10 s, then exit 0.
+    // SIGTERM/SIGINT: stop taking new sessions, drain connections for up to 10 s, snapshot, then exit 0.
     let signalQueue = DispatchQueue(label: "tensord.signals")
     let signalSources = [SIGTERM, SIGINT].map { signo in
         signal(signo, SIG_IGN)
@@ -272,6 +345,9 @@ func runTensord() -> Never {
 
     server.wait()
     service.stopSweeping()
+    service.stopSnapshotting()
+    // After draining: every acknowledged change is in this last pass.
+    if let report = service.writeSnapshots() { logSnapshots(report) }
     signalSources.forEach { $0.cancel() }
     logger.line("stopped")
     exit(0)

@@ -19,7 +19,7 @@ import Wire
         "array-not-found": 404, "unknown-op": 404, "grad-not-attached": 404, "array-exists": 409,
         "not-recorded": 409, "graph-freed": 409, "no-grad-variables": 409, "variable-not-attached": 409,
         "variable-unreachable": 422, "inplace-in-graph": 409, "inplace-while-recording": 409, "not-in-graph": 409,
-        "scope-order": 409, "function-reused": 409, "session-quota-exceeded": 409, "capacity": 503,
+        "scope-order": 409, "function-reused": 409, "session-quota-exceeded": 409, "too-many-sessions": 409, "capacity": 503,
         "rate-limited": 429, "unauthorized": 401, "internal": 500,
     ]
 
@@ -222,6 +222,8 @@ import Wire
         expect(small.call("POST", "\(s)/arrays", #"{"data":[1,2,3,4],"dtype":"float64"}"#), "session-quota-exceeded")
         // Op outputs are checked by the engine with the same limits.
         expect(small.call("POST", "\(s)/ops/broadcast_add", #"{"inputs":["a","b"]}"#), "session-quota-exceeded")
+        // An op result over the element limit is array-too-large, whatever the budget left.
+        expect(small.call("POST", "\(s)/ops/zeros", #"{"params":{"shape":[5]}}"#), "array-too-large")
         #expect(small.call("POST", "\(s)/release", #"{"ids":["b"]}"#)["released"] == .int(1))
         #expect(small.call("POST", "\(s)/ops/broadcast_add", #"{"inputs":["a","a"]}"#).status == 201)
     }

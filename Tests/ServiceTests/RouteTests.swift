@@ -96,6 +96,28 @@ import Wire
         #expect(popped["is_training"]?.bool == false)
     }
 
+    @Test func clientChosenScopeIDs() {
+        let s = client.newSession()
+        let mine = client.call("POST", "\(s)/scopes", #"{"kind":"record","id":"sc1"}"#)
+        #expect(mine.status == 201)
+        #expect(mine["id"]?.string == "sc1")
+        // Open scope ids are unique: the same id again is refused, and the server's own
+        // numbering skips an id a client chose.
+        let again = client.call("POST", "\(s)/scopes", #"{"kind":"pause","id":"sc1"}"#)
+        #expect(again.status == 400)
+        #expect(again["code"]?.string == "invalid-argument")
+        let first = client.call("POST", "\(s)/scopes", #"{"kind":"pause"}"#)
+        #expect(first["id"]?.string == "sc0")
+        let second = client.call("POST", "\(s)/scopes", #"{"kind":"pause"}"#)
+        #expect(second["id"]?.string == "sc2")
+        let bad = client.call("POST", "\(s)/scopes", #"{"kind":"pause","id":"a b"}"#)
+        #expect(bad.status == 400)
+        for id in ["sc2", "sc0", "sc1"] {
+            #expect(client.call("DELETE", "\(s)/scopes/\(id)").status == 200)
+        }
+        #expect(client.call("GET", "\(s)/flags")["is_recording"]?.bool == false)
+    }
+
     @Test func arrayRoutes() {
         let s = client.newSession()
         let nested = client.call("POST", "\(s)/arrays", #"{"data":[[1,2,3],[4,5,6]],"dtype":"FP64"}"#)

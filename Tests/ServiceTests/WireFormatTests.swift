@@ -62,6 +62,23 @@ import Wire
                                  headers: [("Content-Type", "application/x-npy")])
         #expect(put.status == 200, "\(put.text)")
         #expect(client.values(s, "n/data") == [0, 0, 0, 0, 0, 1])
+        // Another dtype converts; a flat shape of the same size is accepted.
+        let wide = [Double]([1, 2, 3, 4, 5, 6]).withUnsafeBytes { NPY.encode(dtype: .float64, shape: [6], data: $0) }
+        let put64 = client.request("PUT", "\(s)/arrays/n/data", body: wide, headers: [("Content-Type", "application/x-npy")])
+        #expect(put64.status == 200, "\(put64.text)")
+        #expect(client.values(s, "n/data") == [1, 2, 3, 4, 5, 6])
+        let short = client.request("PUT", "\(s)/arrays/n/data", body: npy([1, 2], shape: [2]), headers: [("Content-Type", "application/x-npy")])
+        #expect(short.code == "data-size-mismatch", "\(short.text)")
+        // Inside record, an npy write to an array in the graph is refused as MXNet does, and the
+        // array keeps its values.
+        _ = client.call("PUT", "\(s)/arrays/n/grad", "{}")
+        let scope = client.call("POST", "\(s)/scopes", #"{"kind":"record"}"#)
+        _ = client.call("POST", "\(s)/ops/_mul_scalar", #"{"inputs":["n"],"params":{"scalar":2},"ids":["y"]}"#)
+        let refused = client.request("PUT", "\(s)/arrays/y/data", body: npy([0, 0, 0, 0, 0, 0], shape: [2, 3]),
+                                     headers: [("Content-Type", "application/x-npy")])
+        #expect(refused.code == "inplace-in-graph", "\(refused.text)")
+        _ = client.call("DELETE", "\(s)/scopes/\(scope["id"]?.string ?? "")")
+        #expect(client.values(s, "y/data") == [2, 4, 6, 8, 10, 12])
         // Gradients negotiate the same way.
         _ = client.call("PUT", "\(s)/arrays/n/grad", "{}")
         let grad = client.request("GET", "\(s)/arrays/n/grad", headers: [("Accept", "application/x-npy, application/json;q=0.5")])

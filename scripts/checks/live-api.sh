@@ -157,6 +157,15 @@ call("POST", S + "/run", s + "/run", {"steps": [{"create": {"data": [1, 2]}, "id
      {"scope": "record", "steps": [{"op": "broadcast_mul", "inputs": ["r", "r"], "id": "rr"}]}, {"backward": ["rr"]}],
      "fetch": ["r.grad", "rr"]}, status=200)
 call("POST", S + "/run", s + "/run", {"steps": [{"scope": "record", "steps": [{"op": "broadcast_add", "inputs": ["r", "n"]}]}]}, status=422)
+npz = call("GET", S + "/export", s + "/export", status=200)
+if not npz.startswith(b"PK\x03\x04"): failures.append("npz export is not a zip archive")
+call("GET", S + "/export", s + "/export", accept="application/json", status=406)
+call("POST", S + "/import", s + "/import", npz, ctype="application/x-npz", status=409)
+call("POST", S + "/import", s + "/import", b"not a zip", ctype="application/zip", status=400)
+call("POST", S + "/import", s + "/import", b"{}", status=415)
+sid2 = J(call("POST", "/v1/sessions", "/v1/sessions", {}, status=201))["id"]
+call("POST", S + "/import", f"/v1/sessions/{sid2}/import", npz, ctype="application/x-npz", status=201)
+call("DELETE", S, f"/v1/sessions/{sid2}", status=204)
 call("POST", S + "/release", s + "/release", {"ids": ["r", "rr", "nope"]}, status=200)
 call("DELETE", S + "/arrays/{aid}", s + "/arrays/yd", status=204)
 call("DELETE", S, s, status=204)

@@ -133,7 +133,7 @@ for heading in sections:
 
 # --- operations ----------------------------------------------------------------------------------
 VERBS = {"get", "list", "create", "delete", "put", "set", "push", "pop", "release", "attach",
-         "detach", "mark", "invoke", "run", "compute", "call", "seed"}
+         "detach", "mark", "invoke", "run", "compute", "call", "seed", "export", "import"}
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 JSON_TYPES = ("application/json", "application/problem+json")
 

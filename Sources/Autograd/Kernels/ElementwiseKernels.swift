@@ -28,6 +28,7 @@ enum BinaryKernel: Sendable {
 enum Kernels {
     /// out = a ∘ b with NumPy broadcasting (out has the broadcast shape).
     static func binary(_ k: BinaryKernel, _ a: NDArray, _ b: NDArray, _ out: NDArray) {
+        if vectorBinary(k, a, b, out) { return }
         switch a.dtype {
         case .float32: binaryLoop(k, a, b, out, Float.self)
         case .float64: binaryLoop(k, a, b, out, Double.self)
@@ -80,6 +81,7 @@ enum Kernels {
 
     /// out = a ∘ s (or s ∘ a when `reverse`), the scalar cast to the array's dtype.
     static func scalar(_ k: BinaryKernel, _ a: NDArray, _ s: Double, reverse: Bool, _ out: NDArray) {
+        if vectorScalar(k, a, s, reverse: reverse, out) { return }
         switch a.dtype {
         case .float32: scalarLoop(k, a, s, reverse, out, Float.self)
         case .float64: scalarLoop(k, a, s, reverse, out, Double.self)
@@ -101,8 +103,10 @@ enum Kernels {
         }
     }
 
-    /// out = f(a) elementwise, for float arrays (float32 computes through Double).
-    static func unary(_ a: NDArray, _ out: NDArray, _ f: (Double) -> Double) {
+    /// out = f(a) elementwise (float32 computes through Double); `vector`, when given, is the
+    /// same function as a vectorised kernel, used where it exists.
+    static func unary(_ a: NDArray, _ out: NDArray, vector: VectorUnary? = nil, _ f: (Double) -> Double) {
+        if let vector, vectorUnary(vector, a, out) { return }
         switch a.dtype {
         case .float64:
             let pa = a.buffer(Double.self), po = out.buffer(Double.self)

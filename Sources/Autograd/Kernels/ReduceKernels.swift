@@ -4,6 +4,7 @@ enum ReduceKernel { case sum, prod, max, min }
 extension Kernels {
     /// out (shape = x's shape with reduced axes set to 1, same element count as `out`) = reduce(x).
     static func reduce(_ k: ReduceKernel, _ x: NDArray, axes: Set<Int>, _ out: NDArray) {
+        if k == .sum && out.size == 1, let s = vectorSum(x) { fill(out, s); return }
         switch x.dtype {
         case .float32: reduceLoop(k, x, axes, out, Float.self)
         case .float64: reduceLoop(k, x, axes, out, Double.self)

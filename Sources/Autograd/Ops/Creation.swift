@@ -49,7 +49,7 @@ let creationOps: [OpDef] = [
               guard step != 0, rep >= 1 else { throw AutogradError(.invalidParameter, "arange: step must be nonzero and repeat >= 1") }
               let count = ceil((stop! - start) / step)
               guard count.isNaN || count <= Double(a.ctx.limits.maxElements) / Double(rep) else {
-                  throw AutogradError(.limitExceeded, "arange: \(count) x \(rep) elements is over the limit of \(a.ctx.limits.maxElements)")
+                  throw AutogradError(.arrayTooLarge, "arange: \(count) x \(rep) elements is over the limit of \(a.ctx.limits.maxElements)")
               }
               let n = count > 0 ? Int(count) : 0
               var v: [Double] = []

@@ -1,16 +1,17 @@
 import Glibc
 
-private func unaryForward(_ a: ForwardArgs, _ f: (Double) -> Double) throws -> ForwardResult {
+private func unaryForward(_ a: ForwardArgs, vector: VectorUnary? = nil, _ f: (Double) -> Double) throws -> ForwardResult {
     let x = a[0]
     let out = try a.ctx.empty(x.shape, x.dtype)
-    Kernels.unary(x, out, f)
+    Kernels.unary(x, out, vector: vector, f)
     return ForwardResult(out)
 }
 
+/// `f` is the definition; `vector` names the vectorised kernel computing the same function.
 private func unaryOp(_ name: String, _ aliases: [String] = [], saves: Saves, _ summary: String,
-                     _ f: @escaping @Sendable (Double) -> Double, vjp: @escaping VJPFn) -> OpDef {
+                     _ f: @escaping @Sendable (Double) -> Double, vector: VectorUnary? = nil, vjp: @escaping VJPFn) -> OpDef {
     OpDef(name, aliases: aliases, inputs: ["data"], summary: summary, saves: saves,
-          forward: { try unaryForward($0, f) }, vjp: vjp)
+          forward: { try unaryForward($0, vector: vector, f) }, vjp: vjp)
 }
 
 extension Context {
@@ -38,13 +39,13 @@ private func activationVJP(_ type: String, _ a: VJPArgs) throws -> NDArray {
     }
 }
 
-private func activation(_ type: String) -> (Double) -> Double {
+private func activation(_ type: String) -> (f: (Double) -> Double, vector: VectorUnary?) {
     switch type {
-    case "relu": return { max($0, 0) }
-    case "sigmoid": return sigmoid
-    case "tanh": return tanh
-    case "softrelu": return softrelu
-    default: return { $0 / (1 + abs($0)) }
+    case "relu": return ({ max($0, 0) }, .relu)
+    case "sigmoid": return (sigmoid, .sigmoid)
+    case "tanh": return (tanh, .tanh)
+    case "softrelu": return (softrelu, nil)
+    default: return ({ $0 / (1 + abs($0)) }, nil)
     }
 }
 
@@ -97,13 +98,13 @@ let unaryOps: [OpDef] = [
     unaryOp("round", saves: .nothing, "round half away from zero (zero gradient)", { Glibc.round($0) }, vjp: { _ in [nil] }),
     unaryOp("rint", saves: .nothing, "round half to even (zero gradient)", { Glibc.rint($0) }, vjp: { _ in [nil] }),
     unaryOp("trunc", ["fix"], saves: .nothing, "truncate toward zero (zero gradient)", { Glibc.trunc($0) }, vjp: { _ in [nil] }),
-    unaryOp("exp", saves: .outputs, "e^x", { exp($0) }, vjp: { a in [try a.ctx.mul(a.g, a.y)] }),
-    unaryOp("log", saves: .inputs, "natural logarithm", { log($0) }, vjp: { a in [try a.ctx.div(a.g, a.x)] }),
+    unaryOp("exp", saves: .outputs, "e^x", { exp($0) }, vector: .exp, vjp: { a in [try a.ctx.mul(a.g, a.y)] }),
+    unaryOp("log", saves: .inputs, "natural logarithm", { log($0) }, vector: .log, vjp: { a in [try a.ctx.div(a.g, a.x)] }),
     unaryOp("log2", saves: .inputs, "base-2 logarithm", { log2($0) }, vjp: { a in [try a.ctx.div(a.g, a.ctx.scale(a.x, M_LN2))] }),
     unaryOp("log10", saves: .inputs, "base-10 logarithm", { log10($0) }, vjp: { a in [try a.ctx.div(a.g, a.ctx.scale(a.x, M_LN10))] }),
     unaryOp("log1p", saves: .inputs, "log(1 + x)", { log1p($0) }, vjp: { a in [try a.ctx.div(a.g, a.ctx.shift(a.x, 1))] }),
     unaryOp("expm1", saves: .outputs, "e^x - 1", { expm1($0) }, vjp: { a in [try a.ctx.mul(a.g, a.ctx.shift(a.y, 1))] }),
-    unaryOp("sqrt", saves: .outputs, "square root", { $0.squareRoot() }, vjp: { a in [try a.ctx.div(a.ctx.scale(a.g, 0.5), a.y)] }),
+    unaryOp("sqrt", saves: .outputs, "square root", { $0.squareRoot() }, vector: .sqrt, vjp: { a in [try a.ctx.div(a.ctx.scale(a.g, 0.5), a.y)] }),
     unaryOp("rsqrt", saves: .outputs, "1 / sqrt(x)", { 1 / $0.squareRoot() }, vjp: { a in
         [try a.ctx.mul(a.g, a.ctx.scale(a.ctx.powScalar(a.y, 3), -0.5))]
     }),
@@ -129,7 +130,7 @@ let unaryOps: [OpDef] = [
     }),
     unaryOp("sinh", saves: .inputs, "hyperbolic sine", { sinh($0) }, vjp: { a in [try a.ctx.mul(a.g, a.ctx.unary("cosh", a.x))] }),
     unaryOp("cosh", saves: .inputs, "hyperbolic cosine", { cosh($0) }, vjp: { a in [try a.ctx.mul(a.g, a.ctx.unary("sinh", a.x))] }),
-    unaryOp("tanh", saves: .outputs, "hyperbolic tangent", { tanh($0) }, vjp: { a in [try a.ctx.mul(a.g, a.ctx.oneMinus(a.ctx.mul(a.y, a.y)))] }),
+    unaryOp("tanh", saves: .outputs, "hyperbolic tangent", { tanh($0) }, vector: .tanh, vjp: { a in [try a.ctx.mul(a.g, a.ctx.oneMinus(a.ctx.mul(a.y, a.y)))] }),
     unaryOp("arcsinh", saves: .inputs, "inverse hyperbolic sine", { asinh($0) }, vjp: { a in
         let c = a.ctx
         return [try c.div(a.g, c.unary("sqrt", c.shift(c.mul(a.x, a.x), 1)))]
@@ -147,8 +148,8 @@ let unaryOps: [OpDef] = [
         let c = a.ctx
         return [try c.mul(a.g, c.scale(c.unary("exp", c.neg(c.mul(a.x, a.x))), 2 / Double.pi.squareRoot()))]
     }),
-    unaryOp("sigmoid", saves: .outputs, "1 / (1 + e^-x)", sigmoid, vjp: { a in [try a.ctx.mul(a.g, a.ctx.mul(a.y, a.ctx.oneMinus(a.y)))] }),
-    unaryOp("relu", saves: .inputs, "max(x, 0) (gradient 0 at 0)", { max($0, 0) }, vjp: { a in
+    unaryOp("sigmoid", saves: .outputs, "1 / (1 + e^-x)", sigmoid, vector: .sigmoid, vjp: { a in [try a.ctx.mul(a.g, a.ctx.mul(a.y, a.ctx.oneMinus(a.y)))] }),
+    unaryOp("relu", saves: .inputs, "max(x, 0) (gradient 0 at 0)", { max($0, 0) }, vector: .relu, vjp: { a in
         [try a.ctx.mul(a.g, a.ctx.compareScalar("_greater_scalar", a.x, 0))]
     }),
     unaryOp("softsign", saves: .inputs, "x / (1 + |x|)", { $0 / (1 + abs($0)) }, vjp: { a in
@@ -167,7 +168,8 @@ let unaryOps: [OpDef] = [
           }),
     OpDef("Activation", inputs: ["data"], params: [param("act_type", .string(["relu", "sigmoid", "softrelu", "softsign", "tanh"]), nil)],
           summary: "elementwise activation", saves: .both, forward: { a in
-              try unaryForward(a, activation(a.attrs.string("act_type")))
+              let act = activation(a.attrs.string("act_type"))
+              return try unaryForward(a, vector: act.vector, act.f)
           }, vjp: { a in [try activationVJP(a.attrs.string("act_type"), a)] }),
     OpDef("LeakyReLU", inputs: ["data", "gamma"], minInputs: 1,
           params: [param("act_type", .string(["leaky", "elu", "selu", "gelu", "prelu", "rrelu"]), .string("leaky")),

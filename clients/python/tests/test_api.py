@@ -242,3 +242,25 @@ def test_pipelined_ops_do_not_wait_and_errors_surface_at_sync(client):
             assert mx.set_pipelining(False) is True and not s.pipeline
         finally:
             mx.set_session(previous) if previous is not None else None
+
+
+def test_export_npz_is_read_by_numpy_and_imports_into_another_session(client, session, tmp_path):
+    w = np.array([[1.5, np.nan], [-0.0, 2.0 ** -1074]])
+    session.create_array(w, dtype="float64", id="w")
+    session.create_array(np.array([1, 2, 3], dtype=np.int64), id="k")
+    session.attach_grad("w", grad_req="add")
+    path = tmp_path / "s.npz"
+    data = session.export_npz(path)
+    with np.load(path) as archive:
+        assert sorted(archive.files) == ["grad/add/w", "k", "w"]
+        assert archive["w"].tobytes() == w.tobytes()
+        assert archive["k"].tolist() == [1, 2, 3]
+        assert archive["grad/add/w"].tolist() == [[0, 0], [0, 0]]
+    with client.create_session() as other:
+        infos = other.import_npz(data)
+        assert [i["id"] for i in infos] == ["w", "k"]
+        assert other.array("w")["grad_req"] == "add"
+        assert other.get_data("w", size_hint=10_000).tobytes() == w.tobytes()
+        with pytest.raises(tensord.TensordError) as error:
+            other.import_npz(path)
+        assert error.value.code == "array-exists"

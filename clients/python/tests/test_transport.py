@@ -2,6 +2,7 @@
 
 import socket
 import threading
+import time
 
 import pytest
 
@@ -186,21 +187,45 @@ def test_pipelined_requests_answered_in_order_on_one_connection():
     srv.close()
 
 
-def test_pipelined_requests_resent_after_stale_connection_and_close():
-    # 1st connection: answers /a then goes away silently (idle close).
-    # 2nd connection: answers /b with Connection: close; /c must be resent on a 3rd.
-    srv = ScriptedServer([ok(b'{"n":0}'), None,
+def test_idle_connection_closed_by_server_is_replaced_before_writing():
+    # 1st connection: answers /a, then the server closes it while idle (no request pending).
+    # 2nd connection: answers /b with Connection: close; /c, written behind it but provably not
+    # read by the server, is resent on a 3rd.
+    srv = ScriptedServer([(ok(b'{"n":0}'), "close"),
                           (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 7\r\n\r\n{\"n\":1}",
                            "close"),
                           ok(b'{"n":2}')])
     t = HTTPTransport(srv.url)
     t.request("GET", "/a")
+    time.sleep(0.05)                     # the close reaches the client while the connection idles
     seen = []
     for path in ("/b", "/c"):
         t.submit("POST", path, b"{}", "application/json", callback=lambda r: seen.append(r.json()["n"]))
     t.drain()
     assert seen == [1, 2]
+    assert [h.split(" ")[1] for h, _ in srv.requests] == ["/a", "/b", "/c"]   # each sent once
     assert srv.connections == 3
+    srv.close()
+
+
+def test_request_read_then_unanswered_is_not_resent_unless_safe():
+    # The server reads POST /p and closes without answering: it may have executed it, so the
+    # client must not send it again (a resent create would fail with "id already exists").
+    srv = ScriptedServer([ok(), None, None, None, ok(b'{"again":true}')])
+    t = HTTPTransport(srv.url, timeout=5)
+    t.request("GET", "/1")
+    results = []
+    t.submit("POST", "/p", b'{"id":"x"}', "application/json", callback=results.append)
+    t.submit("POST", "/q", b"{}", "application/json", callback=results.append)
+    t.drain()
+    assert results == [None, None]
+    with pytest.raises(TensordError, match="may have been executed") as err:
+        t.request("POST", "/r", b"{}", "application/json")
+    assert err.value.code == "connection-failed"
+    # A GET lost the same way is repeated on a new connection.
+    assert t.request("GET", "/g").json() == {"again": True}
+    paths = [h.split(" ")[1] for h, _ in srv.requests]
+    assert paths.count("/p") == 1 and paths.count("/r") == 1 and paths.count("/g") == 2
     srv.close()
 
 

@@ -9,9 +9,11 @@ pipelining, :meth:`HTTPTransport.submit`), which ``http.client`` cannot do.
 import collections
 import json
 import os
+import select
 import socket
 import ssl
 import threading
+import time
 import urllib.parse
 
 from .errors import TensordError, error_from_response
@@ -26,6 +28,12 @@ _MAX_HEADER = 64 * 1024
 #: Pipelined requests allowed in flight; beyond this the oldest response is read first, so
 #: neither side's socket buffers can fill up with unread data.
 MAX_IN_FLIGHT = 64
+
+#: Submitted requests are held back and written together (one ``sendall``) once this many are
+#: waiting, or this many bytes, or as soon as a response is needed: on a loaded machine every
+#: loopback write costs a wake-up of the server, far more than the write itself.
+CORK_REQUESTS = 16
+CORK_BYTES = 64 * 1024
 
 
 def resolve_url(url=None):
@@ -62,6 +70,35 @@ class _Connection:
         self.sock = sock
         self.buf = bytearray()
         self.received_any = False
+        self.last_io = time.monotonic()
+
+    def closed_by_peer(self):
+        """True when the server has closed (or reset) this idle connection: its EOF is waiting
+        to be read. Checked before reusing a connection that has been idle, so that a request is
+        not written into a connection the server already gave up (where it could not be resent
+        safely). Bytes that arrive unasked stay buffered for the response reader."""
+        if self.buf:
+            return False
+        try:
+            readable, _, _ = select.select([self.sock], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        if not readable:
+            return False
+        timeout = self.sock.gettimeout()
+        self.sock.setblocking(False)
+        try:
+            chunk = self.sock.recv(_RECV)
+        except (BlockingIOError, ssl.SSLWantReadError):
+            return False            # e.g. a TLS 1.3 session ticket, no application data
+        except OSError:
+            return True
+        finally:
+            self.sock.settimeout(timeout)
+        if not chunk:
+            return True
+        self.buf += chunk
+        return False
 
     def close(self):
         try:
@@ -121,6 +158,12 @@ class _Connection:
     def read_response(self, method):
         """Reads one response; returns ``(Response, keep_alive)``."""
         self.received_any = bool(self.buf)
+        try:
+            return self._read_response(method)
+        finally:
+            self.last_io = time.monotonic()
+
+    def _read_response(self, method):
         while True:
             head = self.read_until(b"\r\n\r\n", _MAX_HEADER)
             lines = head.decode("latin-1").split("\r\n")
@@ -163,27 +206,49 @@ class _Connection:
                 raise ConnectionError("malformed chunked encoding")
 
 
+#: Methods resent after the connection died before their response began: repeating them cannot
+#: change the outcome. Any other request may have been executed by then, so it is not resent
+#: unless the server's answer proves that it was not read (see ``HTTPTransport``).
+_RESENDABLE = frozenset(("GET", "HEAD", "OPTIONS"))
+
+#: A connection idle for longer than this is checked for a close by the server before reuse.
+_IDLE_CHECK = 0.001
+
+
 class Ticket:
-    """A pipelined request: ``done`` turns True once its response has been handed to the
-    callback (or it failed with a transport error, passed to the callback as ``None``)."""
+    """A request: ``done`` turns True once its ``response`` has been handed to the callback (or
+    it failed with a transport error, kept in ``error``; the callback then gets ``None``)."""
 
-    __slots__ = ("method", "data", "body", "callback", "done")
+    __slots__ = ("method", "path", "data", "body", "callback", "done", "response", "error", "resent")
 
-    def __init__(self, method, data, body, callback):
+    def __init__(self, method, path, data, body, callback):
         self.method = method
+        self.path = path
         self.data = data
         self.body = body
         self.callback = callback
         self.done = False
+        self.response = None
+        self.error = None
+        self.resent = False
 
 
 class HTTPTransport:
-    """Sends requests on one keep-alive connection, reconnecting once if it went stale.
+    """Sends requests on one keep-alive connection.
 
     Thread-safe: requests are serialised by a lock (one connection). ``request`` waits for its
     response; ``submit`` only writes (pipelining) and its response is read later, in order,
     by ``drain``/``wait`` or before the next ``request``.
     ``TENSORD_API_KEY``, when set, is sent as ``Authorization: Bearer <key>``.
+
+    Resending is limited to requests the server provably did not execute, so that a request
+    is never applied twice: those written after a response that closed the connection
+    (RFC 9112 §9.6: the server reads no further requests), those whose write failed (the
+    server never had them whole), and ``GET``/``HEAD``/``OPTIONS``. When the connection dies
+    before any byte of a response to another request, that request and every one after it
+    fail with ``connection-failed``; whether it ran is unknown, as after any lost response.
+    A connection idle for more than a millisecond is checked for a close by the server before
+    it is reused, so the common idle-timeout race costs a reconnect, not an error.
     """
 
     def __init__(self, url=None, timeout=60.0, headers=None):
@@ -210,6 +275,8 @@ class HTTPTransport:
         self.connections = 0        # connections opened so far (a reconnect counter)
         self._lock = threading.Lock()
         self._in_flight = collections.deque()
+        self._written = 0
+        self._corked = 0            # bytes of submitted requests not written yet
 
     def _connect(self):
         self.connections += 1
@@ -223,11 +290,6 @@ class HTTPTransport:
         with self._lock:
             self._fail_in_flight(ConnectionError("the transport was closed"))
             self._drop()
-
-    def _drop(self):
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
 
     def _head(self, method, path, body, content_type, accept):
         head = "%s %s%s HTTP/1.1\r\n%sAccept: %s\r\n" % (method, self._prefix, path,
@@ -250,7 +312,10 @@ class HTTPTransport:
         if body is not None:
             sock.sendall(body)
 
-    # -- pipelining ---------------------------------------------------------------------------
+    # -- requests -------------------------------------------------------------------------------
+    # ``_in_flight`` holds the tickets sent or still to send, oldest first; the first ``_written``
+    # of them were written whole on the current connection, the rest are still to be written.
+
     def submit(self, method, path, body=None, content_type=None, accept="application/json",
                callback=None):
         """Writes a request without waiting for its response; returns its :class:`Ticket`.
@@ -258,21 +323,21 @@ class HTTPTransport:
         ``callback(response)`` runs (under the transport lock: it must not send requests) when
         the response is read; ``callback(None)`` if the connection failed first.
         """
+        return self._enqueue(method, path, body, content_type, accept, callback)
+
+    def _enqueue(self, method, path, body, content_type, accept, callback):
         data, rest = self._head(method, path, body, content_type, accept)
-        ticket = Ticket(method, data, rest, callback)
+        ticket = Ticket(method, path, data, rest, callback)
         with self._lock:
             while len(self._in_flight) >= MAX_IN_FLIGHT:
                 self._read_one()
             self._in_flight.append(ticket)
-            try:
-                if self._conn is None:
-                    # Earlier requests lost with a closed connection go first, in order.
-                    self._resend_in_flight()
-                else:
-                    self._write(data, rest)
-            except OSError:
-                # Sent on a dead connection: the read side notices and resends everything.
-                pass
+            self._corked += len(data) + (len(rest) if rest is not None else 0)
+            if len(self._in_flight) - self._written >= CORK_REQUESTS or self._corked >= CORK_BYTES:
+                try:
+                    self._write_pending()
+                except OSError:
+                    pass  # the read side finds out, and resends or fails (see _read_one)
         return ticket
 
     def drain(self):
@@ -291,49 +356,91 @@ class HTTPTransport:
     def in_flight(self):
         return len(self._in_flight)
 
-    def _resend_in_flight(self):
-        self._drop()
-        self._conn = self._connect()
-        for t in self._in_flight:
+    def _write_pending(self):
+        """Writes the tickets not written yet, in order, on the current connection (a new one
+        if there is none, or if the server closed the idle one)."""
+        if self._conn is not None and self._written == 0 and \
+                time.monotonic() - self._conn.last_io > _IDLE_CHECK and self._conn.closed_by_peer():
+            self._drop()
+        if self._conn is None:
+            self._written = 0
+            self._conn = self._connect()
+        self._corked = 0
+        pending = len(self._in_flight) - self._written
+        if pending == 1:
+            t = self._in_flight[self._written]
             self._write(t.data, t.body)
+            self._written += 1
+            return
+        # Small requests go out in one write. A failed write may have delivered any prefix of
+        # them, so they count as written (possibly executed) before it starts.
+        batch = []
+        for i in range(self._written, len(self._in_flight)):
+            t = self._in_flight[i]
+            batch.append(t.data)
+            if t.body is not None:
+                self._written = i + 1
+                self._write(b"".join(batch), t.body)
+                batch = []
+        if batch:
+            self._written = len(self._in_flight)
+            self._conn.sock.sendall(b"".join(batch))
+        self._written = len(self._in_flight)
 
     def _read_one(self):
         ticket = self._in_flight[0]
-        for attempt in (0, 1):
-            try:
-                if self._conn is None:
-                    self._resend_in_flight()
-                resp, keep_alive = self._conn.read_response(ticket.method)
-                break
-            except (_Stale, BrokenPipeError, ConnectionResetError) as exc:
-                # The server closed the connection before answering this request, so it read
-                # none of the pending ones: send them again on a new connection, once.
-                if attempt == 1 or (self._conn is not None and self._conn.received_any):
-                    self._fail_in_flight(exc)
-                    return
-                try:
-                    self._resend_in_flight()
-                except OSError as exc2:
-                    self._fail_in_flight(exc2)
-                    return
-            except (OSError, ValueError) as exc:
-                self._fail_in_flight(exc)
+        conn = None
+        try:
+            if self._written < len(self._in_flight):
+                self._write_pending()
+            conn = self._conn
+            resp, keep_alive = conn.read_response(ticket.method)
+        except (_Stale, BrokenPipeError, ConnectionResetError) as exc:
+            # The connection died before any byte of this response. The written requests may
+            # have run: resend only when all of them are safe to repeat, and only once.
+            written = list(self._in_flight)[:self._written]
+            received = conn is not None and conn.received_any
+            if received or ticket.resent or any(t.method not in _RESENDABLE for t in written):
+                self._fail_in_flight(ConnectionError(
+                    "the server closed the connection before answering %s %s%s" % (
+                        ticket.method, ticket.path,
+                        "" if ticket.method in _RESENDABLE else " (it may have been executed; not resent)"))
+                    if not received else exc)
                 return
+            for t in written:
+                t.resent = True
+            ticket.resent = True
+            self._drop()
+            return
+        except (OSError, ValueError) as exc:
+            self._fail_in_flight(exc)
+            return
         self._in_flight.popleft()
+        self._written -= 1
         if not keep_alive:
-            self._drop()  # later requests were not read by the server: resent on next read
-        self._finish(ticket, resp)
+            # RFC 9112 §9.6: the server read none of the requests after this one.
+            self._drop()
+        self._finish(ticket, resp, None)
 
     def _fail_in_flight(self, exc):
         self._drop()
         tickets = list(self._in_flight)
         self._in_flight.clear()
         for t in tickets:
-            self._finish(t, None)
+            self._finish(t, None, exc)
+
+    def _drop(self):
+        self._written = 0
+        self._corked = 0
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     @staticmethod
-    def _finish(ticket, resp):
+    def _finish(ticket, resp, error):
         ticket.done = True
+        ticket.response = resp
+        ticket.error = error
         if ticket.callback is not None:
             ticket.callback(resp)
 
@@ -343,34 +450,13 @@ class HTTPTransport:
 
         Responses of earlier submitted requests are read (and handled) first.
         """
-        data, rest = self._head(method, path, body, content_type, accept)
-        with self._lock:
-            while self._in_flight:
-                self._read_one()
-            for attempt in (0, 1):
-                fresh = self._conn is None
-                try:
-                    if fresh:
-                        self._conn = self._connect()
-                    self._write(data, rest)
-                    resp, keep_alive = self._conn.read_response(method)
-                except (_Stale, BrokenPipeError, ConnectionResetError) as exc:
-                    # A reused connection the server had closed: safe to send again, since
-                    # the server read nothing of this request.
-                    received = self._conn is not None and self._conn.received_any
-                    self._drop()
-                    if fresh or attempt == 1 or received:
-                        raise TensordError("connection to %s failed: %s" % (
-                            self.url, str(exc) or "closed by the server"),
-                            code="connection-failed") from exc
-                    continue
-                except (OSError, ValueError) as exc:
-                    self._drop()
-                    raise TensordError("connection to %s failed: %s" % (self.url, exc),
-                                       code="connection-failed") from exc
-                if not keep_alive:
-                    self._drop()
-                return resp
+        ticket = self._enqueue(method, path, body, content_type, accept, None)
+        self.wait(ticket)
+        if ticket.error is not None:
+            raise TensordError("connection to %s failed: %s" % (
+                self.url, str(ticket.error) or "closed by the server"),
+                code="connection-failed") from ticket.error
+        return ticket.response
 
 
 def check(resp):

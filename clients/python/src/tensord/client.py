@@ -193,6 +193,16 @@ class Session:
 
     # -- plumbing -----------------------------------------------------------------------------
     def _req(self, method, suffix, obj=None, body=None, content_type=None, accept="application/json"):
+        if self.pipeline and method == "GET" and self._error is None:
+            # A read goes out behind the pipelined requests in the same write; their failures
+            # (raised first) are read before its answer.
+            self._maybe_flush()
+            ticket = self.client.transport.submit(method, self._base + suffix, None, None, accept)
+            self.sync()
+            self.client.transport.wait(ticket)
+            if ticket.error is not None:
+                return self.client.request(method, self._base + suffix, None, None, None, accept)
+            return check(ticket.response)
         if self.pipeline or self._error is not None:
             self.sync()
         self._maybe_flush()
@@ -303,6 +313,28 @@ class Session:
 
     def seed(self, seed):
         self._req("POST", "/seed", {"seed": int(seed)})
+
+    # -- .npz export / import ------------------------------------------------------------------
+    def export_npz(self, path=None):
+        """The session's arrays as ``.npz`` bytes (``<id>`` values, ``grad/<grad_req>/<id>``
+        gradient buffers); also written to ``path`` when given. ``numpy.load`` reads it."""
+        self._settle()
+        data = self._req("GET", "/export", accept="application/x-npz").body
+        if path is not None:
+            with open(path, "wb") as f:
+                f.write(data)
+        return data
+
+    def import_npz(self, source):
+        """Adds the arrays of an ``.npz`` (a path or bytes; the export's naming or plain
+        ``np.savez`` output) to the session, all or nothing; returns their ``ArrayInfo`` list."""
+        if isinstance(source, (bytes, bytearray)):
+            data = bytes(source)
+        else:
+            with open(source, "rb") as f:
+                data = f.read()
+        self._settle()
+        return self._req("POST", "/import", body=data, content_type="application/x-npz").json()["arrays"]
 
     # -- scopes -------------------------------------------------------------------------------
     def push_scope(self, kind, train_mode=None):

@@ -23,26 +23,22 @@ class _Scope:
     def __enter__(self):
         s = _state.session()
         if s.pipeline:
-            # The scope id arrives with the response; it is needed only when leaving.
-            frame = {}
-            body = {"kind": self._kind}
+            # A client-chosen scope id: leaving needs no answer from entering.
+            frame = {"id": s.ids.next()}
+            body = {"kind": self._kind, "id": frame["id"]}
             if self._train_mode is not None:
                 body["train_mode"] = bool(self._train_mode)
-            ticket = s.submit("POST", "/scopes", body, "enter %s scope" % self._kind,
-                              on_ok=frame.update)
-            self._frames.append((s, frame, ticket))
+            s.submit("POST", "/scopes", body, "enter %s scope" % self._kind)
+            self._frames.append((s, frame, True))
         else:
             self._frames.append((s, s.push_scope(self._kind, self._train_mode), None))
 
     def __exit__(self, exc_type, exc, tb):
-        s, frame, ticket = self._frames.pop()
+        s, frame, pipelined = self._frames.pop()
         try:
-            if ticket is not None:
-                s.client.transport.wait(ticket)
-                if "id" not in frame:
-                    s.sync()   # raises why entering failed
-                else:
-                    s.submit("DELETE", "/scopes/%s" % frame["id"], None, "exit %s scope" % self._kind)
+            if pipelined:
+                # If entering failed, so does this; the next sync raises the first failure.
+                s.submit("DELETE", "/scopes/%s" % frame["id"], None, "exit %s scope" % self._kind)
             else:
                 s.pop_scope(frame["id"])
         except TensordError:

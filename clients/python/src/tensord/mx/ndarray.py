@@ -1,6 +1,7 @@
 """``NDArray``: a handle to an array in a tensord session, behaving like ``mxnet.nd.NDArray``."""
 
 import html
+import math
 import numbers
 
 import numpy as np
@@ -141,7 +142,7 @@ class NDArray:
     def __del__(self):
         try:
             nbytes = 0 if self._shape is None else \
-                int(np.prod(self._shape, dtype=np.int64)) * np.dtype(self._dtype).itemsize
+                math.prod(self._shape) * np.dtype(self._dtype).itemsize
             self._session.release_later(self._id, nbytes)
         except Exception:  # during interpreter shutdown module globals may be gone
             pass
@@ -170,7 +171,7 @@ class NDArray:
     @property
     def size(self):
         self._resolve()
-        return int(np.prod(self._shape, dtype=np.int64))
+        return math.prod(self._shape)
 
     @property
     def ndim(self):
