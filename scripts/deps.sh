@@ -32,5 +32,5 @@ ensure_build_deps() { apt_ensure pkg-config libopenblas0-pthread zlib1g-dev libs
 ensure_test_deps() {
   ensure_build_deps
   apt_ensure nginx-light wrk curl openssl graphviz
-  pip_ensure numpy:numpy pytest:pytest openapi_spec_validator:openapi-spec-validator yaml:PyYAML
+  pip_ensure numpy:numpy pytest:pytest openapi_spec_validator:openapi-spec-validator yaml:PyYAML "schemathesis:schemathesis>=4.32,<5"
 }

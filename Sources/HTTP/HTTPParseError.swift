@@ -126,10 +126,25 @@ extension HTTPParseError {
         }
     }
 
+    /// The problem title: one per code, the same text the service uses for its codes.
+    public var problemTitle: String {
+        switch status {
+        case 413: "Request body too large"
+        case 414: "Request target too long"
+        case 415: "Unsupported media type"
+        case 417: "Expectation failed"
+        case 431: "Header fields too large"
+        case 501: "Not implemented"
+        case 505: "HTTP version not supported"
+        default: "Malformed HTTP request"
+        }
+    }
+
     /// The error response: `application/problem+json` (RFC 9457) with this error's status.
     /// The caller sends it with `keepAlive: false` and then closes.
     public var response: HTTPResponse {
-        let body = #"{"type":"https://tensord.dev/problems/\#(problemCode)","title":"\#(HTTPStatus.reasonPhrase(status))","status":\#(status),"detail":"\#(description)","code":"\#(problemCode)"}"#
+        // `description` is a fixed ASCII text without quotes or backslashes: no JSON escaping needed.
+        let body = #"{"type":"https://tensord.dev/problems/\#(problemCode)","title":"\#(problemTitle)","status":\#(status),"detail":"\#(description)","code":"\#(problemCode)"}"#
         return HTTPResponse(status: status, headers: ["Content-Type": "application/problem+json"], body: .bytes(Array(body.utf8)))
     }
 }

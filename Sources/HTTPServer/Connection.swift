@@ -254,10 +254,7 @@ final class Connection: @unchecked Sendable {
     private func rejected(_ error: HTTPParseError) {
         state.framingError()
         let info = RequestInfo(isHead: false, version: .http1_1, keepAlive: false, acceptEncoding: nil)
-        var headers = HTTPHeaders()
-        headers.add("Content-Type", "text/plain; charset=utf-8")
-        let body = Array("\(error.description)\n".utf8)
-        outgoing.append(.ready(info, HTTPResponse(status: error.status, headers: headers, body: .bytes(body))))
+        outgoing.append(.ready(info, error.response))
         nextSequence += 1
     }
 

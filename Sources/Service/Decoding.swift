@@ -25,9 +25,10 @@ struct Fields {
         self.init(object)
     }
 
+    /// The member `key`; an explicit `null` is kept, so the typed accessors reject it like any
+    /// other value of the wrong type (the spec declares no nullable request member).
     subscript(key: String) -> JSONValue? {
-        guard let value = object[key], !value.isNull else { return nil }
-        return value
+        object[key]
     }
 
     func has(_ key: String) -> Bool { self[key] != nil }

@@ -263,7 +263,13 @@ enum Handlers {
         let interpreter = ctx.service.interpreter
         var count = 0
         guard f.has("steps") else { throw f.bad("steps", "a list of steps (it is required)") }
-        let steps = try interpreter.parseSteps(f["steps"], path: [], depth: 0, count: &count)
+        let steps: [Step]
+        do {
+            steps = try interpreter.parseSteps(f["steps"], path: [], depth: 0, count: &count)
+        } catch {
+            // A program that does not parse ran no step; its failure reports that like a run failure.
+            throw error.with("completed", .int(0))
+        }
         let result = try interpreter.run(steps, fetch: try f.ids("fetch") ?? [], session: session)
         return .json(DTO.object([
             ("steps", .int(result.steps)),

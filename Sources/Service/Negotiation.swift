@@ -13,9 +13,6 @@ enum Negotiation {
 
     enum GraphFormat { case json, svg, dot }
 
-    /// The `.npy` magic: `\x93NUMPY`.
-    static let npyMagic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
-
     /// The media type without parameters, lower-cased.
     static func mediaType(_ value: String) -> String {
         let base = value.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
@@ -28,9 +25,8 @@ enum Negotiation {
         let type = mediaType(header)
         switch type {
         case "application/json", "text/json": return .json
-        case "application/x-npy": return .npy
-        case "application/octet-stream":
-            return request.body.starts(with: npyMagic) ? .npy : .unsupported(type)
+        // octet-stream is read as .npy: a body without the npy magic is a malformed body (400).
+        case "application/x-npy", "application/octet-stream": return .npy
         default:
             return type.hasSuffix("+json") ? .json : .unsupported(type)
         }

@@ -39,14 +39,18 @@ struct RequestContext: Sendable {
     /// A tensor from a JSON `Tensor` body or an `.npy` body (`?dtype=` casts npy values), plus the
     /// optional `id` (JSON member or `?id=`).
     func tensorBody() throws(APIError) -> (TensorInput, id: String?, fields: Fields?) {
+        // `?id=` and `?dtype=` are checked whatever the body, so a malformed one is never ignored.
+        let queryID = query("id")
+        if let queryID { try Session.validateID(queryID) }
+        let queryDType = try Fields.dtype(query("dtype"))
         switch Negotiation.bodyKind(request) {
         case .json:
             let fields = try Fields(body: request.body)
-            return (try fields.tensor(), try fields.string("id") ?? query("id"), fields)
+            return (try fields.tensor(), try fields.string("id") ?? queryID, fields)
         case .npy:
             let tensor = try NPYCodec.decode(request.body, maxElements: service.registry.configuration.maxArrayElements)
-            guard let dtype = try Fields.dtype(query("dtype")) else { return (tensor, query("id"), nil) }
-            return (NPYCodec.cast(tensor, to: dtype), query("id"), nil)
+            guard let dtype = queryDType else { return (tensor, queryID, nil) }
+            return (NPYCodec.cast(tensor, to: dtype), queryID, nil)
         case .unsupported(let type):
             throw Negotiation.unsupportedMediaType(type, accepted: "application/json, application/x-npy")
         }

@@ -291,8 +291,9 @@ public final class Service: HTTPHandler {
     /// The one place errors become responses. Handlers, the engine and Wire throw typed errors
     /// (`APIError`, `AutogradError`, `WireError`, each mapped by one switch), so no unknown error
     /// can reach this boundary.
+    /// `instance` is the path as sent (still percent-encoded), so it is always a URI reference.
     static func problem(_ error: APIError, _ request: HTTPRequest) -> Reply {
-        var reply = Reply.json(DTO.problem(error, instance: request.path), status: error.status, headers: error.headers)
+        var reply = Reply.json(DTO.problem(error, instance: String(request.rawPath)), status: error.status, headers: error.headers)
         reply.contentType = "application/problem+json"
         return reply
     }

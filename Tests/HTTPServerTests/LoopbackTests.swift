@@ -187,6 +187,37 @@ struct LoopbackTests {
         #expect(closed)
     }
 
+    /// Errors the server answers before any handler runs are RFC 9457 problems like the service's,
+    /// with a stable code (docs/ERRORS.md), and close the connection.
+    @Test func protocolErrorsAreProblemJSON() throws {
+        let server = try startServer { $0.limits.maxHeaderBytes = 1024; $0.limits.maxBodyBytes = 1000 }
+        defer { server.stop() }
+        let cases: [(request: String, status: Int, reason: String, body: String)] = [
+            ("GET /hello HTTP/1.1\r\nHost: t\r\nX-Big: \(String(repeating: "a", count: 2000))\r\n\r\n", 431, "Request Header Fields Too Large",
+             #"{"type":"https://tensord.dev/problems/header-fields-too-large","title":"Header fields too large","status":431,"detail":"header block too large","code":"header-fields-too-large"}"#),
+            ("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n", 413, "Content Too Large",
+             #"{"type":"https://tensord.dev/problems/body-too-large","title":"Request body too large","status":413,"detail":"request body too large","code":"body-too-large"}"#),
+            ("GET /hello HTTP/1.1\r\nHost: t\r\nHost: u\r\n\r\n", 400, "Bad Request",
+             #"{"type":"https://tensord.dev/problems/bad-request","title":"Malformed HTTP request","status":400,"detail":"more than one Host header","code":"bad-request"}"#),
+            ("GET /\(String(repeating: "a", count: 9000)) HTTP/1.1\r\nHost: t\r\n\r\n", 414, "URI Too Long",
+             #"{"type":"https://tensord.dev/problems/uri-too-long","title":"Request target too long","status":414,"detail":"request line too long","code":"uri-too-long"}"#),
+            ("GET /hello HTTP/2.0\r\nHost: t\r\n\r\n", 505, "HTTP Version Not Supported",
+             #"{"type":"https://tensord.dev/problems/http-version-not-supported","title":"HTTP version not supported","status":505,"detail":"HTTP version not supported","code":"http-version-not-supported"}"#),
+            ("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501, "Not Implemented",
+             #"{"type":"https://tensord.dev/problems/not-implemented","title":"Not implemented","status":501,"detail":"transfer coding not implemented","code":"not-implemented"}"#),
+        ]
+        for (request, status, reason, body) in cases {
+            let client = try RawClient(port: server.boundPort)
+            client.send(request)
+            let (bytes, closed) = client.receiveUntilClose()
+            #expect(normalized(String(decoding: bytes, as: UTF8.self)) ==
+                    "HTTP/1.1 \(status) \(reason)\r\nDate: <date>\r\nServer: tensord\r\n" +
+                    "Content-Type: application/problem+json\r\nContent-Length: \(body.utf8.count)\r\n" +
+                    "Connection: close\r\n\r\n" + body, "\(status)")
+            #expect(closed)
+        }
+    }
+
     @Test func framingErrorAnswers400AfterEarlierPipelinedResponse() throws {
         let server = try startServer()
         defer { server.stop() }

@@ -44,6 +44,31 @@ import Wire
         #expect(body["session_id"]?.string == "r0eaaaa-unknown")
     }
 
+    @Test func problemInstanceIsThePathAsSent() {
+        // A malformed id still answers 404; `instance` stays a URI reference (percent-encoded),
+        // while `session_id` echoes the id as decoded.
+        let response = client.call("GET", "/v1/sessions/%C3%97%C2%9B/arrays")
+        #expect(response.status == 404)
+        #expect(response.json["instance"]?.string == "/v1/sessions/%C3%97%C2%9B/arrays")
+        #expect(response.json["session_id"]?.string == "\u{D7}\u{9B}")
+    }
+
+    @Test func explicitNullMembersAreRejected() {
+        // The spec declares no nullable request member: null is a wrong type, not "absent".
+        expect(client.call("POST", "/v1/sessions", #"{"labels":null}"#), "invalid-argument")
+        expect(client.call("POST", "/v1/sessions", #"{"idle_timeout_s":null}"#), "invalid-argument")
+        let s = client.newSession()
+        expect(client.call("POST", "\(s)/arrays", #"{"data":[1,2],"shape":null}"#), "invalid-argument")
+        expect(client.call("POST", "\(s)/backward", #"{"heads":null}"#), "invalid-argument")
+        expect(client.call("POST", "\(s)/run", #"{"steps":[{"create":{"data":[1]},"id":null}]}"#), "invalid-argument")
+        // Absent members keep their defaults; null entries of head_grads still mean ones.
+        client.array(s, "x", #""data":[1,2]"#)
+        #expect(client.call("PUT", "\(s)/arrays/x/grad", "{}").status == 200)
+        #expect(client.call("POST", "\(s)/scopes", #"{"kind":"record"}"#).status == 201)
+        #expect(client.call("POST", "\(s)/ops/broadcast_mul", #"{"inputs":["x","x"],"ids":["y"]}"#).status == 201)
+        #expect(client.call("POST", "\(s)/backward", #"{"heads":["y"],"head_grads":[null]}"#).status == 200)
+    }
+
     @Test func internalErrorsRenderAsProblems() {
         let reply = Service.problem(APIError(.internal, "The server could not generate a session id."),
                                     TestClient.makeRequest("GET", "/x"))
@@ -79,10 +104,13 @@ import Wire
         expect(client.call("PUT", "\(s)/arrays/x/grad", #"{"grad_req":"sometimes"}"#), "invalid-argument")
         expect(client.call("POST", "\(s)/scopes", #"{"kind":"forever"}"#), "invalid-argument")
         expect(client.call("POST", "\(s)/arrays", #"{"id":"bad id!","data":[1]}"#), "invalid-argument")
+        // The npy query parameters are checked with a JSON body too.
+        expect(client.call("POST", "\(s)/arrays?id=%C2%A5", #"{"id":"ok","data":[1]}"#), "invalid-argument")
+        expect(client.call("POST", "\(s)/arrays?dtype=7", #"{"data":[1]}"#), "unsupported-dtype")
         expect(client.request("POST", "\(s)/arrays", body: Array("data=1".utf8),
                               headers: [("Content-Type", "application/x-www-form-urlencoded")]), "unsupported-media-type")
         expect(client.request("POST", "\(s)/arrays", body: [1, 2, 3], headers: [("Content-Type", "application/octet-stream")]),
-               "unsupported-media-type")
+               "invalid-body")
         expect(client.request("GET", "\(s)/flags", headers: [("Accept", "text/html")]), "not-acceptable")
         client.array(s, "x", #""data":[1,2]"#)
         expect(client.request("GET", "\(s)/arrays/x/data", headers: [("Accept", "image/png")]), "not-acceptable")

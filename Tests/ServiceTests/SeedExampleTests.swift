@@ -121,6 +121,19 @@ import Testing
         #expect(client.call("GET", "\(s)/arrays/c").code == "array-not-found")
     }
 
+    @Test func aStepThatDoesNotParseRunsNothing() {
+        let s = client.newSession()
+        let run = client.call("POST", "\(s)/run", """
+            {"steps": [{"create": {"data": [1,2,3]}, "id": "a"},
+                       {"create": {"shape": [2, 2], "data": [1]}, "id": "b"}]}
+            """)
+        #expect(run.status == 422, "\(run.text)")
+        #expect(run.code == "data-size-mismatch")
+        #expect(run["step"]?.string == "1")
+        #expect(run["completed"] == .int(0))   // the program is parsed whole before any step runs
+        #expect(client.call("GET", "\(s)/arrays/a").status == 404)
+    }
+
     @Test func programLimits() {
         let limited = TestClient { $0.maxProgramSteps = 3; $0.maxProgramDepth = 1 }
         let s = limited.newSession()
