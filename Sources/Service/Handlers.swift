@@ -264,7 +264,10 @@ enum Handlers {
         var count = 0
         guard f.has("steps") else { throw f.bad("steps", "a list of steps (it is required)") }
         let steps = try interpreter.parseSteps(f["steps"], path: [], depth: 0, count: &count)
-        let result = try interpreter.run(steps, fetch: try f.ids("fetch") ?? [], session: session)
+        let onError = try f.string("on_error") ?? "stop"
+        guard onError == "stop" || onError == "continue" else { throw f.bad("on_error", "\"stop\" or \"continue\"") }
+        let result = try interpreter.run(steps, fetch: try f.ids("fetch") ?? [], session: session,
+                                         continueOnError: onError == "continue")
         return .json(DTO.object([
             ("steps", .int(result.steps)),
             ("fetched", DTO.object(result.fetched.map { ($0.0, DTO.tensor($0.1)) })),

@@ -226,7 +226,7 @@ def test_pipelined_ops_do_not_wait_and_errors_surface_at_sync(client):
         try:
             a, b = nd.array([1., 2., 3.]), nd.array([1., 2.])
             outs = [a + i for i in range(10)]
-            assert client.transport.in_flight >= 10       # sent, not yet answered
+            assert s.queued == 10 and client.transport.in_flight == 0   # queued, not sent yet
             assert outs[3].shape == (3,)                   # reading a shape waits for its response
             bad = a + b                                    # shape mismatch: reported later
             good = a * 2

@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from .. import _codec
+from ..client import to_param
 from ..errors import TensordError
 from . import _state
 from .context import Context, cpu
@@ -71,7 +72,7 @@ def _invoke(op, inputs, params, out):
     params = {k: v for k, v in (params or {}).items()}
     if out is not None:
         if sess.pipeline:
-            sess.submit("POST", "/ops/" + op, sess.op_body(inputs, params, out=out), op)
+            sess.queue(_op_step(op, inputs, params, "out", [a._id for a in out]), op)
         else:
             sess.invoke(op, inputs, params, out=out)
         return list(out)
@@ -82,12 +83,20 @@ def _invoke(op, inputs, params, out):
         # Named by the client, the outputs exist as handles at once; their shape and dtype
         # arrive with the response.
         outputs = [NDArray(sess, i, None, None) for i in ids]
-        sess.submit("POST", "/ops/" + op, sess.op_body(inputs, params, ids=ids), op,
-                    on_ok=lambda result: [a._set_info(info) for a, info in
-                                          zip(outputs, result["outputs"])])
+        step = _op_step(op, inputs, params, "id", ids[0]) if n == 1 else \
+            _op_step(op, inputs, params, "ids", ids)
+        sess.queue(step, op, outputs)
         return outputs
     infos = sess.invoke(op, inputs, params, ids=ids)
     return [NDArray._from_info(sess, info) for info in infos]
+
+
+def _op_step(op, inputs, params, key, value):
+    """The ``run`` step of one operator call; ``key`` is ``id``, ``ids`` or ``out``."""
+    step = {"op": op, "inputs": [i._id for i in inputs], key: value}
+    if params:
+        step["params"] = {k: to_param(v) for k, v in params.items()}
+    return step
 
 
 def invoke_one(op, inputs, params=None, out=None):
@@ -123,8 +132,15 @@ class NDArray:
         if self._shape is None:
             self._session.sync()
             if self._shape is None:
-                raise TensordError("array %s does not exist: the operation that was to create it "
-                                   "failed" % self._id, code="array-not-found", status=404)
+                # Its batch failed at another step: the server still made it if its own step ran.
+                try:
+                    self._set_info(self._session.array(self._id))
+                except TensordError as exc:
+                    if exc.code != "array-not-found":
+                        raise
+                    raise TensordError("array %s does not exist: the operation that was to "
+                                       "create it failed" % self._id, code="array-not-found",
+                                       status=404) from None
 
     def _set_info(self, info):
         self._shape = tuple(info["shape"])
@@ -281,8 +297,8 @@ class NDArray:
             p.mark_variables([self._id], [gid], grad_req)
             if s.pipeline:
                 grad = NDArray(s, gid, None, None)
-                s.submit("POST", "/run", p.to_json(), "attach_grad",
-                         on_ok=lambda result: grad._set_info(result["outputs"][gid]))
+                for step in p.steps:
+                    s.queue(step, "attach_grad", (grad,))
             else:
                 grad = NDArray._from_info(s, p.run()["outputs"][gid])
         else:
