@@ -49,8 +49,12 @@ def _out_field(out):
     return _aid(out)
 
 
+# One encoder: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
 def _dumps(obj):
-    return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    return _ENCODER.encode(obj).encode("utf-8")
 
 
 def _quote(segment):
@@ -122,6 +126,8 @@ class Client:
 
     def ops(self):
         """The operator catalog: a dict from op name (and alias) to its ``OpSpec``."""
+        if self._catalog is not None:
+            return self._catalog
         with self._catalog_lock:
             if self._catalog is None:
                 specs = self.request_json("GET", "/v1/ops")["ops"]
