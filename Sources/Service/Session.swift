@@ -41,6 +41,15 @@ final class ArrayTable {
         return true
     }
 
+    /// Removes every id present; returns how many were. One pass over `order` for all of them
+    /// (a batched release of k ids costs O(n + k), not O(n k)).
+    func remove(_ ids: [String]) -> Int {
+        var removed = Set<String>()
+        for id in ids where arrays.removeValue(forKey: id) != nil { removed.insert(id) }
+        if !removed.isEmpty { order.removeAll { removed.contains($0) } }
+        return removed.count
+    }
+
     var count: Int { arrays.count }
 }
 
@@ -274,7 +283,7 @@ final class Session {
     /// `POST .../release` and the `release` step: unknown ids are ignored.
     func release(_ ids: [String], in table: ArrayTable? = nil) -> Int {
         let table = table ?? arrays
-        return ids.reduce(0) { $0 + (table.remove($1) ? 1 : 0) }
+        return table.remove(ids)
     }
 
     /// `POST .../detach` and the `detach` step.

@@ -149,6 +149,14 @@ import Wire
         #expect(client.call("GET", "\(s)/arrays")["arrays"]?.array?.isEmpty == true)
     }
 
+    @Test func batchedReleaseCountsEachIdOnceAndKeepsTheOthersInOrder() {
+        let s = client.newSession()
+        for id in ["a", "b", "c", "d", "e"] { client.array(s, id, #""data":[1]"#) }
+        let released = client.call("POST", "\(s)/release", #"{"ids":["d","b","b","zz"]}"#)
+        #expect(released["released"] == .int(2))
+        #expect(client.call("GET", "\(s)/arrays")["arrays"]?.array?.map { $0["id"]?.string ?? "" } == ["a", "c", "e"])
+    }
+
     @Test func gradRoutes() {
         let s = client.newSession()
         client.array(s, "x", #""data":[1,2]"#)

@@ -64,7 +64,7 @@ def array_from_tensor(obj):
     data = obj["data"]
     if not isinstance(data, list):
         data = [data]
-    if any(type(v) is str for v in data):
+    if str in map(type, data):
         data = [_from_json_value(v) for v in data]
     # Python floats are doubles: converting them straight to float32 rounds as float64 -> float32 does.
     arr = np.array(data, dtype=name)
