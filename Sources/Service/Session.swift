@@ -361,17 +361,22 @@ final class Session {
         guard !headIDs.isEmpty else { throw APIError(.invalidArgument, "heads must not be empty.") }
         let heads = try headIDs.map { (id) throws(APIError) in try array(id, in: table) }
         let grads = try headGradients(headGrads, heads: heads, headIDs: headIDs, in: table)
-        let watched = arrays.order.compactMap { id in arrays.lookup(id).flatMap { $0.grad == nil ? nil : (id, $0, $0.freshGrad) } }
-        for (_, array, _) in watched { array.freshGrad = false }
+        // Walks the table's storage (no lookup per id): this runs on every backward, and a
+        // session may hold thousands of arrays.
+        var watched: [(id: String, array: NDArray, wasFresh: Bool)] = []
+        for (id, array) in arrays.arrays where array.grad != nil { watched.append((id, array, array.freshGrad)) }
+        for entry in watched { entry.array.freshGrad = false }
         defer {
-            for (_, array, wasFresh) in watched where !array.freshGrad { array.freshGrad = wasFresh }
+            for entry in watched where !entry.array.freshGrad { entry.array.freshGrad = entry.wasFresh }
         }
         try engine { () throws(AutogradError) in
             try context.backward(heads, headGrads: grads, retainGraph: retainGraph, trainMode: trainMode)
         }
-        let reached = watched.filter { $0.1.freshGrad }
-        lastBackwardReached = Set(reached.compactMap { $0.1.variableID })
-        return reached.map(\.0)
+        let reached = watched.filter { $0.array.freshGrad }
+        lastBackwardReached = Set(reached.compactMap { $0.array.variableID })
+        guard reached.count > 1 else { return reached.map(\.id) }
+        let ids = Set(reached.map(\.id))
+        return arrays.order.filter { ids.contains($0) }   // in the table's order, as listings are
     }
 
     /// `POST .../grad` and the `grad` step: new gradient arrays, one per variable.
