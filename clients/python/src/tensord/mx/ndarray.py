@@ -307,8 +307,9 @@ class NDArray:
             p.mark_variables([self._id], [gid], grad_req)
             if s.pipeline:
                 grad = NDArray(s, gid, None, None)
-                for step in p.steps:
-                    s.queue(step, "attach_grad", (grad,))
+                zeros, mark = p.steps
+                s.queue(zeros, "attach_grad", (grad,))
+                s.queue(mark, "attach_grad")
             else:
                 grad = NDArray._from_info(s, p.run()["outputs"][gid])
         else:
