@@ -286,6 +286,21 @@ def test_pipelined_iteration_and_its_read_are_one_run_request(pipelined, client)
     assert pipelined.scopes() == [] and autograd.is_recording() is False
 
 
+def test_pipelined_asscalar_of_a_fresh_result_is_one_request(pipelined, client):
+    x = nd.array([1., 2., 3.])
+    x.asnumpy()
+    counter, restore = count_submits(client.transport)
+    try:
+        total = (x * 2).sum()
+        assert total.asscalar() == 12.0 and counter[0] == 1
+        assert total.shape == (1,)                            # its info came with the run
+        with pytest.raises(ValueError, match="not a scalar"):
+            (x + 1).asscalar()
+        assert counter[0] == 2
+    finally:
+        restore()
+
+
 def test_pipelined_batch_failure_names_the_step_and_later_steps_still_run(pipelined):
     a, b = nd.array([1., 2., 3.]), nd.array([1., 2.])
     with autograd.record():

@@ -231,6 +231,14 @@ class NDArray:
         return self._session.get_data(self._id, size_hint=self.size)
 
     def asscalar(self):
+        s = self._session
+        if self._shape is None and s.queued:
+            # A fresh result of queued steps (`loss.sum().asscalar()`): read it with them in one
+            # request instead of waiting for its shape first.
+            value = s.fetch_values(self._id)
+            if value.shape != (1,):
+                raise ValueError("The current array is not a scalar")
+            return value[0]
         if self.shape != (1,):
             raise ValueError("The current array is not a scalar")
         return self.asnumpy()[0]
