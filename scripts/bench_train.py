@@ -8,7 +8,8 @@ numpy (Xavier-uniform, seeded). ``run`` trains the MLP (64-128-10, ReLU, softmax
 cross-entropy, SGD lr 0.05 momentum 0.9, batch 32) from those weights with the same batch
 order: with MXNet Gluon in-process (imperative, then hybridized) and with tensord through
 the Python client (``gluon.TrainStep``: one request per step; and, for reference, the eager
-MXNet-style loop at one request per operator, waiting for each or pipelined). Rounds
+MXNet-style loop, at one request per operator waiting for each, or pipelined: operators queued
+and sent as batched ``run`` requests). Rounds
 alternate so machine load hits all alike; the time per epoch is the median over all epochs
 after the first of each round.
 """

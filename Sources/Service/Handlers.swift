@@ -270,7 +270,10 @@ enum Handlers {
             // A program that does not parse ran no step; its failure reports that like a run failure.
             throw error.with("completed", .int(0))
         }
-        let result = try interpreter.run(steps, fetch: try f.ids("fetch") ?? [], session: session)
+        let onError = try f.string("on_error") ?? "stop"
+        guard onError == "stop" || onError == "continue" else { throw f.bad("on_error", "\"stop\" or \"continue\"") }
+        let result = try interpreter.run(steps, fetch: try f.ids("fetch") ?? [], session: session,
+                                         continueOnError: onError == "continue")
         return .json(DTO.object([
             ("steps", .int(result.steps)),
             ("fetched", DTO.object(result.fetched.map { ($0.0, DTO.tensor($0.1)) })),

@@ -36,6 +36,10 @@ struct FunctionDefinition {
 
 /// The result of a `run` program.
 struct RunResult {
+    /// Whether a failed step is skipped and the program goes on (`"on_error": "continue"`).
+    var continuesOnError = false
+    /// The first failure, when the program went on past it.
+    var failure: APIError?
     /// Top-level steps fully done.
     var steps = 0
     var fetched: [(String, NDArray)] = []
@@ -219,13 +223,16 @@ struct Interpreter: Sendable {
     // MARK: - Execution
 
     /// Runs a parsed program on the session; a failure names its step and the completed count.
-    func run(_ steps: [Step], fetch: [String], session: Session) throws(APIError) -> RunResult {
-        var result = RunResult()
+    /// With `continueOnError` every step runs even after a failure (as separate requests would),
+    /// and the first failure is thrown at the end.
+    func run(_ steps: [Step], fetch: [String], session: Session, continueOnError: Bool = false) throws(APIError) -> RunResult {
+        var result = RunResult(continuesOnError: continueOnError)
         do {
             try execute(steps, path: [], session: session, table: session.arrays, result: &result)
         } catch {
             throw error.with("completed", .int(result.steps))
         }
+        if let failure = result.failure { throw failure.with("completed", .int(result.steps)) }
         for name in fetch {
             if let array = session.arrays.lookup(name) {
                 result.fetched.append((name, array))
@@ -262,7 +269,10 @@ struct Interpreter: Sendable {
             do {
                 try execute(step, path: stepPath, session: session, table: table, result: &result)
             } catch {
-                throw error.extensions["step"] == nil ? error.with("step", .string(Self.pathText(stepPath))) : error
+                let named = error.extensions["step"] == nil ? error.with("step", .string(Self.pathText(stepPath))) : error
+                guard result.continuesOnError else { throw named }
+                if result.failure == nil { result.failure = named }
+                continue
             }
             if path.isEmpty { result.steps += 1 }
         }

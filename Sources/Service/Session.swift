@@ -41,6 +41,15 @@ final class ArrayTable {
         return true
     }
 
+    /// Removes every id present; returns how many were. One pass over `order` for all of them
+    /// (a batched release of k ids costs O(n + k), not O(n k)).
+    func remove(_ ids: [String]) -> Int {
+        var removed = Set<String>()
+        for id in ids where arrays.removeValue(forKey: id) != nil { removed.insert(id) }
+        if !removed.isEmpty { order.removeAll { removed.contains($0) } }
+        return removed.count
+    }
+
     var count: Int { arrays.count }
 }
 
@@ -274,7 +283,7 @@ final class Session {
     /// `POST .../release` and the `release` step: unknown ids are ignored.
     func release(_ ids: [String], in table: ArrayTable? = nil) -> Int {
         let table = table ?? arrays
-        return ids.reduce(0) { $0 + (table.remove($1) ? 1 : 0) }
+        return table.remove(ids)
     }
 
     /// `POST .../detach` and the `detach` step.
@@ -352,17 +361,22 @@ final class Session {
         guard !headIDs.isEmpty else { throw APIError(.invalidArgument, "heads must not be empty.") }
         let heads = try headIDs.map { (id) throws(APIError) in try array(id, in: table) }
         let grads = try headGradients(headGrads, heads: heads, headIDs: headIDs, in: table)
-        let watched = arrays.order.compactMap { id in arrays.lookup(id).flatMap { $0.grad == nil ? nil : (id, $0, $0.freshGrad) } }
-        for (_, array, _) in watched { array.freshGrad = false }
+        // Walks the table's storage (no lookup per id): this runs on every backward, and a
+        // session may hold thousands of arrays.
+        var watched: [(id: String, array: NDArray, wasFresh: Bool)] = []
+        for (id, array) in arrays.arrays where array.grad != nil { watched.append((id, array, array.freshGrad)) }
+        for entry in watched { entry.array.freshGrad = false }
         defer {
-            for (_, array, wasFresh) in watched where !array.freshGrad { array.freshGrad = wasFresh }
+            for entry in watched where !entry.array.freshGrad { entry.array.freshGrad = entry.wasFresh }
         }
         try engine { () throws(AutogradError) in
             try context.backward(heads, headGrads: grads, retainGraph: retainGraph, trainMode: trainMode)
         }
-        let reached = watched.filter { $0.1.freshGrad }
-        lastBackwardReached = Set(reached.compactMap { $0.1.variableID })
-        return reached.map(\.0)
+        let reached = watched.filter { $0.array.freshGrad }
+        lastBackwardReached = Set(reached.compactMap { $0.array.variableID })
+        guard reached.count > 1 else { return reached.map(\.id) }
+        let ids = Set(reached.map(\.id))
+        return arrays.order.filter { ids.contains($0) }   // in the table's order, as listings are
     }
 
     /// `POST .../grad` and the `grad` step: new gradient arrays, one per variable.

@@ -149,6 +149,34 @@ import Wire
         #expect(client.call("GET", "\(s)/arrays")["arrays"]?.array?.isEmpty == true)
     }
 
+    @Test func batchedReleaseCountsEachIdOnceAndKeepsTheOthersInOrder() {
+        let s = client.newSession()
+        for id in ["a", "b", "c", "d", "e"] { client.array(s, id, #""data":[1]"#) }
+        let released = client.call("POST", "\(s)/release", #"{"ids":["d","b","b","zz"]}"#)
+        #expect(released["released"] == .int(2))
+        #expect(client.call("GET", "\(s)/arrays")["arrays"]?.array?.map { $0["id"]?.string ?? "" } == ["a", "c", "e"])
+    }
+
+    @Test func backwardListsTheReachedVariablesInTableOrder() {
+        let s = client.newSession()
+        for id in ["w", "a", "unused", "b"] { client.array(s, id, #""data":[1,2]"#) }
+        for id in ["b", "unused", "w", "a"] { #expect(client.call("PUT", "\(s)/arrays/\(id)/grad", "").status == 200) }
+        let run = client.call("POST", "\(s)/run", """
+            {"steps": [{"scope": "record", "steps": [
+                {"op": "broadcast_mul", "inputs": ["b", "a"], "id": "ab"},
+                {"op": "broadcast_mul", "inputs": ["ab", "w"], "id": "y"}]}]}
+            """)
+        #expect(run.status == 200, "\(run.text)")
+        let backward = client.call("POST", "\(s)/backward", #"{"heads":["y"]}"#)
+        #expect(backward["updated"]?.array == [.string("w"), .string("a"), .string("b")])
+        let again = client.call("POST", "\(s)/run", """
+            {"steps": [{"scope": "record", "steps": [{"op": "_mul_scalar", "inputs": ["a"], "params": {"scalar": 3}, "id": "z"}]}]}
+            """)
+        #expect(again.status == 200, "\(again.text)")
+        #expect(client.call("POST", "\(s)/backward", #"{"heads":["z"]}"#)["updated"]?.array == [.string("a")])
+        #expect(client.values(s, "a/grad") == [3, 3])
+    }
+
     @Test func gradRoutes() {
         let s = client.newSession()
         client.array(s, "x", #""data":[1,2]"#)

@@ -134,6 +134,31 @@ import Testing
         #expect(client.call("GET", "\(s)/arrays/a").status == 404)
     }
 
+    @Test func continueOnErrorRunsEveryStepAndReportsTheFirstFailure() {
+        let s = client.newSession()
+        let run = client.call("POST", "\(s)/run", """
+            {"steps": [
+               {"create": {"data": [1,2,3]}, "id": "a"},
+               {"scope": "record", "steps": [
+                   {"op": "broadcast_add", "inputs": ["a", "missing"], "id": "bad"},
+                   {"op": "_mul_scalar", "inputs": ["a"], "params": {"scalar": 2}, "id": "good"}]},
+               {"op": "broadcast_add", "inputs": ["a", "bad"], "id": "worse"},
+               {"op": "_plus_scalar", "inputs": ["good"], "params": {"scalar": 1}, "id": "after"}
+             ],
+             "on_error": "continue", "fetch": ["after"]}
+            """)
+        #expect(run.status == 404, "\(run.text)")
+        #expect(run.code == "array-not-found")
+        #expect(run["step"]?.string == "1.0")     // the first failure, not the later one
+        #expect(run["completed"] == .int(3))      // a, the scope and `after` succeeded
+        #expect(client.call("GET", "\(s)/arrays/good").status == 200)
+        #expect(doubles(client.call("GET", "\(s)/arrays/after/data")["data"]) == [3, 5, 7])
+        #expect(client.call("GET", "\(s)/arrays/worse").code == "array-not-found")
+        #expect(client.call("GET", "\(s)/flags")["is_recording"]?.bool == false)
+        let invalid = client.call("POST", "\(s)/run", #"{"steps":[{"seed":1}],"on_error":"ignore"}"#)
+        #expect(invalid.code == "invalid-argument")
+    }
+
     @Test func programLimits() {
         let limited = TestClient { $0.maxProgramSteps = 3; $0.maxProgramDepth = 1 }
         let s = limited.newSession()

@@ -226,7 +226,7 @@ def test_pipelined_ops_do_not_wait_and_errors_surface_at_sync(client):
         try:
             a, b = nd.array([1., 2., 3.]), nd.array([1., 2.])
             outs = [a + i for i in range(10)]
-            assert client.transport.in_flight >= 10       # sent, not yet answered
+            assert s.queued == 10 and client.transport.in_flight == 0   # queued, not sent yet
             assert outs[3].shape == (3,)                   # reading a shape waits for its response
             bad = a + b                                    # shape mismatch: reported later
             good = a * 2
@@ -242,6 +242,133 @@ def test_pipelined_ops_do_not_wait_and_errors_surface_at_sync(client):
             assert mx.set_pipelining(False) is True and not s.pipeline
         finally:
             mx.set_session(previous) if previous is not None else None
+
+
+@pytest.fixture
+def pipelined(client):
+    """``tensord.mx`` on a fresh pipelined session."""
+    with client.create_session(pipeline=True) as s:
+        previous = mx.set_session(s)
+        try:
+            yield s
+        finally:
+            mx.set_session(previous) if previous is not None else None
+
+
+def count_submits(transport):
+    """Counts ``transport.submit`` calls (each one HTTP request); returns (counter, restore)."""
+    original = transport.submit
+    counter = [0]
+
+    def counting(*args, **kwargs):
+        counter[0] += 1
+        return original(*args, **kwargs)
+
+    transport.submit = counting
+    return counter, lambda: setattr(transport, "submit", original)
+
+
+def test_pipelined_iteration_and_its_read_are_one_run_request(pipelined, client):
+    x = nd.array([1., 2., 3., 4.])
+    x.attach_grad()
+    x.grad.asnumpy()
+    counter, restore = count_submits(client.transport)
+    try:
+        with autograd.record():
+            y = x * 2 + 1
+        y.backward()
+        assert pipelined.queued == 4 and counter[0] == 0      # scope(2 ops), backward
+        np.testing.assert_array_equal(x.grad.asnumpy(), [2., 2., 2., 2.])
+        assert counter[0] == 1                                # one run, its fetch the read
+    finally:
+        restore()
+    assert y.shape == (4,) and y.dtype == np.float32          # infos came with the run
+    assert pipelined.scopes() == [] and autograd.is_recording() is False
+
+
+def test_pipelined_asscalar_of_a_fresh_result_is_one_request(pipelined, client):
+    x = nd.array([1., 2., 3.])
+    x.asnumpy()
+    counter, restore = count_submits(client.transport)
+    try:
+        total = (x * 2).sum()
+        assert total.asscalar() == 12.0 and counter[0] == 1
+        assert total.shape == (1,)                            # its info came with the run
+        with pytest.raises(ValueError, match="not a scalar"):
+            (x + 1).asscalar()
+        assert counter[0] == 2
+    finally:
+        restore()
+
+
+def test_pipelined_batch_failure_names_the_step_and_later_steps_still_run(pipelined):
+    a, b = nd.array([1., 2., 3.]), nd.array([1., 2.])
+    with autograd.record():
+        with autograd.pause():
+            before = a * 3
+            bad = a + b                                   # fails inside two queued scopes
+            after = a - 1                                 # still runs, as its own request would
+    later = after * 2
+    with pytest.raises(mx.base.MXNetError) as err:
+        nd.waitall()
+    e = err.value
+    assert e.code == "shape-mismatch" and e.operation == "broadcast_add"
+    assert str(e) == "broadcast_add: " + e.detail
+    assert "step" not in e.problem and "completed" not in e.problem
+    # The failed run's response carried no infos: shapes are asked for when needed.
+    assert before.shape == (3,) and after.shape == (3,)
+    np.testing.assert_array_equal(later.asnumpy(), [0., 2., 4.])
+    with pytest.raises(mx.base.MXNetError) as err:
+        bad.shape
+    assert err.value.code == "array-not-found"
+    assert pipelined.scopes() == [] and autograd.is_recording() is False
+
+
+def test_pipelined_scope_open_across_a_read_is_entered_on_the_server(pipelined):
+    x = nd.array([1., 2., 3.])
+    x.attach_grad()
+    with autograd.record():
+        y = x * x
+        assert autograd.is_recording() is True            # the batch left with the scope open
+        assert [s["kind"] for s in pipelined.scopes()] == ["record"]
+        np.testing.assert_array_equal(y.asnumpy(), [1., 4., 9.])
+        with autograd.pause():
+            z = y * 2                                     # not recorded
+        w = y + z
+    w.backward()
+    np.testing.assert_array_equal(x.grad.asnumpy(), [2., 4., 6.])
+    assert pipelined.scopes() == [] and autograd.is_recording() is False
+
+
+def test_pipelined_batch_is_sent_when_full_also_inside_a_scope(pipelined, client):
+    from tensord import client as client_module
+    x0 = nd.array([0.])
+    x0.attach_grad()
+    x0.grad.asnumpy()
+    counter, restore = count_submits(client.transport)
+    try:
+        x = x0
+        with autograd.record():
+            n = client_module.BATCH_STEPS // 2 + 3     # 2 ops each: one batch fills up
+            for _ in range(n):
+                x = x * 1 + 1
+            assert counter[0] == 2          # the full batch's run, then entering the scope
+        x.backward()
+        assert x.asscalar() == n
+        assert x0.grad.asscalar() == 1
+    finally:
+        restore()
+    assert pipelined.scopes() == []
+
+
+def test_pipelined_read_of_a_missing_gradient_fails_as_a_read(pipelined):
+    x = nd.array([1., 2.])
+    y = x * 2
+    with pytest.raises(mx.base.MXNetError) as err:
+        pipelined.get_grad(x, size_hint=2)    # rides as the fetch of the queued op's run
+    assert err.value.code == "grad-not-attached"
+    assert getattr(err.value, "operation", None) is None
+    np.testing.assert_array_equal(y.asnumpy(), [2., 4.])
 
 
 def test_export_npz_is_read_by_numpy_and_imports_into_another_session(client, session, tmp_path):

@@ -64,11 +64,11 @@ def array_from_tensor(obj):
     data = obj["data"]
     if not isinstance(data, list):
         data = [data]
-    if any(isinstance(v, str) for v in data):
+    if str in map(type, data):
         data = [_from_json_value(v) for v in data]
-    arr = np.asarray(data, dtype=np.float64 if name.startswith("float") else np.int64)
+    # Python floats are doubles: converting them straight to float32 rounds as float64 -> float32 does.
+    arr = np.array(data, dtype=name)
     shape = obj.get("shape")
-    arr = arr.astype(name)
     return arr.reshape(shape) if shape is not None else arr
 
 

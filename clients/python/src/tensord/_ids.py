@@ -2,7 +2,6 @@
 
 import itertools
 import os
-import threading
 
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 
@@ -17,13 +16,11 @@ class IdAllocator:
 
     def __init__(self, prefix="c"):
         self._prefix = "%s%s." % (prefix, _random_tag())
+        # itertools.count hands out each number once also across threads (one C call).
         self._counter = itertools.count(1)
-        self._lock = threading.Lock()
 
     def next(self):
-        with self._lock:
-            n = next(self._counter)
-        return self._prefix + str(n)
+        return self._prefix + str(next(self._counter))
 
     def take(self, count):
         return [self.next() for _ in range(count)]

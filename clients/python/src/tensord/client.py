@@ -23,6 +23,10 @@ __all__ = ["Client", "Session", "Program"]
 RELEASE_BATCH = 256
 RELEASE_BYTES = 64 << 20
 
+#: A pipelined session's queued steps leave as one ``run`` request once this many are waiting
+#: (or as soon as anything needs an answer).
+BATCH_STEPS = 64
+
 
 def _aid(x):
     """The array id of ``x`` (a string, or an object with ``id``)."""
@@ -45,8 +49,12 @@ def _out_field(out):
     return _aid(out)
 
 
+# One encoder: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
 def _dumps(obj):
-    return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    return _ENCODER.encode(obj).encode("utf-8")
 
 
 def _quote(segment):
@@ -118,6 +126,8 @@ class Client:
 
     def ops(self):
         """The operator catalog: a dict from op name (and alias) to its ``OpSpec``."""
+        if self._catalog is not None:
+            return self._catalog
         with self._catalog_lock:
             if self._catalog is None:
                 specs = self.request_json("GET", "/v1/ops")["ops"]
@@ -157,13 +167,55 @@ class Client:
         return Session(self, session_id)
 
 
+class _Batch:
+    """Steps queued by a pipelined session, to be sent as one ``run`` program.
+
+    ``stack`` holds the step lists steps are added to: the program's, then those of the scopes
+    entered and not yet left (each such scope step is the last one of its parent list);
+    ``path`` the index of each of those scope steps. ``names`` maps a step's index path to the
+    operation it stands for, so that a failure reported by the server can be named.
+    """
+
+    __slots__ = ("steps", "stack", "path", "frames", "names", "arrays", "count")
+
+    def __init__(self):
+        self.steps = []
+        self.stack = [self.steps]
+        self.path = []
+        self.frames = []
+        self.names = {}
+        self.arrays = []
+        self.count = 0
+
+    def add(self, step, what):
+        top = self.stack[-1]
+        self.names[(*self.path, len(top))] = what
+        top.append(step)
+        self.count += 1
+
+
+class ScopeFrame:
+    """A scope entered on a pipelined session (see :meth:`Session.enter_scope`)."""
+
+    __slots__ = ("kind", "id", "train_mode", "batch")
+
+    def __init__(self, kind, scope_id, train_mode, batch):
+        self.kind = kind
+        self.id = scope_id
+        self.train_mode = train_mode
+        self.batch = batch          # the batch holding its scope step; None once entered for real
+
+
 class Session:
     """One server session: arrays, flags, scopes, ops, autograd (see docs/API.md).
 
-    The methods here wait for their response. With ``pipeline = True``, ``tensord.mx`` sends
-    operators, scopes, backward and releases through :meth:`submit` without waiting (like
-    MXNet's asynchronous engine); any method that needs an answer first reads the outstanding
-    responses and raises the first failure among them, its message naming the operation.
+    The methods here wait for their response. With ``pipeline = True``, ``tensord.mx`` queues
+    operators, scopes, backward and releases with :meth:`queue` without waiting (like MXNet's
+    asynchronous engine): they leave together as one ``run`` request (``"on_error":
+    "continue"``, so every step runs as separate requests would) when anything needs an
+    answer; a small read rides in the same request as a ``fetch``. Any method that needs an
+    answer first reads the outstanding responses and raises the first failure among them, its
+    message naming the operation.
     """
 
     #: Whether ``tensord.mx`` pipelines requests on this session.
@@ -180,6 +232,7 @@ class Session:
         self._pending = collections.deque()
         self._pending_bytes = 0
         self._error = None          # the first failure of a pipelined request, not raised yet
+        self._batch = None          # steps queued by a pipelined session (a _Batch), not sent yet
         self.closed = False
 
     def __repr__(self):
@@ -197,6 +250,8 @@ class Session:
             # A read goes out behind the pipelined requests in the same write; their failures
             # (raised first) are read before its answer.
             self._maybe_flush()
+            if self._batch is not None:
+                self._send_batch()
             ticket = self.client.transport.submit(method, self._base + suffix, None, None, accept)
             self.sync()
             self.client.transport.wait(ticket)
@@ -214,30 +269,171 @@ class Session:
 
     # -- pipelining ---------------------------------------------------------------------------
     def submit(self, method, suffix, obj, what, on_ok=None):
-        """Sends a JSON request without waiting; returns the transport's ticket.
+        """Sends a JSON request without waiting (after the queued steps); returns the
+        transport's ticket.
 
         ``on_ok(result_json)`` runs when a 2xx response is read. A failure is kept and raised,
         as ``"<what>: <detail>"``, by the next :meth:`sync` (every waiting method syncs).
         """
         self._maybe_flush()
+        if self._batch is not None:
+            self._send_batch()
 
         def done(resp):
             if resp is not None and 200 <= resp.status < 300:
                 if on_ok is not None:
                     on_ok(resp.json())
                 return
-            if self._error is None:
-                err = error_from_response(resp.status, resp.content_type, resp.body) \
-                    if resp is not None else TensordError(
-                        "connection to %s failed" % self.client.url, code="connection-failed")
-                problem = dict(err.problem, operation=what)
-                self._error = TensordError(err.detail, err.code, err.status, problem,
-                                           message="%s: %s" % (what, err.detail))
+            self._keep_error(resp, what)
 
+        return self._submit(method, suffix, obj, done)
+
+    def _submit(self, method, suffix, obj, done):
         body = None if obj is None else _dumps(obj)
         return self.client.transport.submit(method, self._base + suffix, body,
                                             _codec.JSON_TYPE if body is not None else None,
                                             callback=done)
+
+    def _keep_error(self, resp, what, err=None):
+        """Keeps the first failure (raised by the next sync), named after ``what``."""
+        if self._error is not None:
+            return
+        if err is None:
+            err = error_from_response(resp.status, resp.content_type, resp.body) \
+                if resp is not None else TensordError(
+                    "connection to %s failed" % self.client.url, code="connection-failed")
+        problem = dict(err.problem, operation=what)
+        self._error = TensordError(err.detail, err.code, err.status, problem,
+                                   message="%s: %s" % (what, err.detail))
+
+    # -- batched steps (pipelined sessions) ----------------------------------------------------
+    def queue(self, step, what, arrays=()):
+        """Queues one ``run`` step (``what`` names it in errors); it is sent, with the steps
+        queued before and after it, as one ``run`` request when an answer is needed or
+        ``BATCH_STEPS`` are waiting. ``arrays`` (objects with ``id`` and ``_set_info(info)``)
+        receive their ``ArrayInfo`` from the response."""
+        b = self._batch
+        if b is None:
+            b = self._batch = _Batch()
+        b.add(step, what)
+        if arrays:
+            b.arrays.extend(arrays)
+        if b.count >= BATCH_STEPS:
+            self._send_batch()
+
+    @property
+    def queued(self):
+        """How many steps are queued, not sent yet (pipelined sessions)."""
+        return 0 if self._batch is None else self._batch.count
+
+    def enter_scope(self, kind, scope_id, train_mode=None):
+        """Queues entering a ``kind`` scope; returns its :class:`ScopeFrame` for :meth:`exit_scope`."""
+        step = {"scope": kind, "steps": []}
+        if train_mode is not None:
+            step["train_mode"] = bool(train_mode)
+        b = self._batch
+        if b is None:
+            b = self._batch = _Batch()
+        b.add(step, "enter %s scope" % kind)
+        frame = ScopeFrame(kind, scope_id, train_mode, b)
+        b.path.append(len(b.stack[-1]) - 1)
+        b.stack.append(step["steps"])
+        b.frames.append(frame)
+        return frame
+
+    def exit_scope(self, frame):
+        """Leaves ``frame``'s scope: closes its queued scope step, or, if the scope was entered
+        on the server already (its batch was sent while it was open), sends its exit."""
+        b = frame.batch
+        if b is not None and b is self._batch and b.frames and b.frames[-1] is frame:
+            b.frames.pop()
+            b.stack.pop()
+            b.path.pop()
+            return
+        self.submit("DELETE", "/scopes/" + _quote(frame.id), None, "exit %s scope" % frame.kind)
+
+    def _send_batch(self, fetch=None):
+        """Sends the queued steps as ``run`` requests; returns the dict that receives the
+        ``fetched`` values (and, under ``"error"``, a failure of the fetch itself).
+
+        Scopes still open are entered on the server (with their client-chosen ids): the steps
+        before each open scope step go in one ``run``, then the scope is entered, and so on."""
+        b = self._batch
+        self._batch = None
+        if b is None:
+            b = _Batch()
+        plan = []
+        last = len(b.stack) - 1
+        for depth, steps in enumerate(b.stack):
+            if depth < last:
+                steps = steps[:-1]      # the open scope step: entered for real below
+            if steps:
+                plan.append((steps, tuple(b.path[:depth])))
+            if depth < last:
+                plan.append(b.frames[depth])
+        if fetch and (not plan or not isinstance(plan[-1], tuple)):
+            plan.append(([], ()))
+        final = max((i for i, item in enumerate(plan) if isinstance(item, tuple)), default=-1)
+        gathered, box = {}, {}
+        for i, item in enumerate(plan):
+            if isinstance(item, tuple):
+                steps, prefix = item
+                body = {"steps": steps, "on_error": "continue"}
+                if i == final and fetch:
+                    body["fetch"] = fetch
+                self._submit("POST", "/run", body, self._run_done(
+                    b.names, prefix, gathered, b.arrays if i == final else None,
+                    box if i == final and fetch else None))
+            else:
+                item.batch = None
+                body = {"kind": item.kind, "id": item.id}
+                if item.train_mode is not None:
+                    body["train_mode"] = bool(item.train_mode)
+                what = "enter %s scope" % item.kind
+                self._submit("POST", "/scopes", body,
+                             lambda resp, what=what: None if resp is not None and 200 <= resp.status < 300
+                             else self._keep_error(resp, what))
+        return box
+
+    def _run_done(self, names, prefix, gathered, arrays, box):
+        """The callback of one batch ``run``: hands out ArrayInfos, keeps fetched values, and
+        keeps the first failure under the name of the step that failed."""
+        def done(resp):
+            if resp is not None and 200 <= resp.status < 300:
+                result = resp.json()
+                gathered.update(result.get("outputs") or ())
+                if box is not None:
+                    box.update(result.get("fetched") or ())
+            elif resp is None:
+                self._keep_error(None, "run")
+            else:
+                err = error_from_response(resp.status, resp.content_type, resp.body)
+                step = err.problem.pop("step", None)
+                err.problem.pop("completed", None)
+                if step is None and box is not None and resp.status != 400:
+                    box["error"] = err   # the fetch failed, every step succeeded
+                else:
+                    path = prefix + tuple(int(i) for i in str(step).split(".")) if step else None
+                    self._keep_error(resp, names.get(path, "run"), err)
+            if arrays is not None:
+                for a in arrays:
+                    info = gathered.get(a.id)
+                    if info is not None:
+                        a._set_info(info)
+        return done
+
+    def fetch_values(self, name):
+        """Pipelined read of a small array (``"<id>"``) or gradient (``"<id>.grad"``): the
+        queued steps and the read leave as one ``run`` request. Returns a numpy array; raises
+        the first failure among the outstanding requests first."""
+        self._maybe_flush()
+        box = self._send_batch(fetch=[name])
+        self.sync()
+        if "error" in box:
+            raise box["error"]
+        if name not in box:
+            raise TensordError("the server did not return %s" % name, code="connection-failed")
+        return _codec.array_from_tensor(box[name])
 
     def _settle(self):
         """Reads outstanding responses (which may free arrays), then sends pending releases."""
@@ -246,7 +442,10 @@ class Session:
         self.flush_releases()
 
     def sync(self):
-        """Reads all outstanding pipelined responses; raises the first failure among them."""
+        """Sends the queued steps, reads all outstanding pipelined responses; raises the first
+        failure among them."""
+        if self._batch is not None:
+            self._send_batch()
         self.client.transport.drain()
         if self._error is not None:
             err, self._error = self._error, None
@@ -273,7 +472,7 @@ class Session:
         except IndexError:
             pass
         if self.pipeline:
-            self.submit("POST", "/release", {"ids": ids}, "release")
+            self.queue({"release": ids}, "release")
             return len(ids)
         return self.client.request_json("POST", self._base + "/release", {"ids": ids})["released"]
 
@@ -289,6 +488,7 @@ class Session:
             return
         self.closed = True
         self._pending.clear()
+        self._batch = None
         try:
             self.client.request("DELETE", self._base)
         except TensordError as exc:
@@ -378,14 +578,19 @@ class Session:
         """Releases many arrays in one request (unknown ids are ignored); returns the count."""
         return self._json("POST", "/release", {"ids": [_aid(i) for i in ids]})["released"]
 
-    def _values(self, suffix, size_hint):
-        accept = _codec.NPY_TYPE if size_hint is None or size_hint > _codec.SMALL_ELEMENTS \
-            else _codec.JSON_TYPE
+    def _values(self, suffix, size_hint, name):
+        small = size_hint is not None and size_hint <= _codec.SMALL_ELEMENTS
+        if small and self._batch is not None and self._error is None:
+            return self.fetch_values(name)
+        accept = _codec.JSON_TYPE if small else _codec.NPY_TYPE
         return _codec.decode_values(self._req("GET", suffix, accept=accept))
 
     def get_data(self, aid, size_hint=None):
-        """The array's values as numpy (``.npy`` for large arrays, JSON for small ones)."""
-        return self._values("/arrays/%s/data" % _quote(_aid(aid)), size_hint)
+        """The array's values as numpy (``.npy`` for large arrays, JSON for small ones; a small
+        read on a pipelined session rides with the queued steps as the ``fetch`` of their
+        ``run``)."""
+        aid = _aid(aid)
+        return self._values("/arrays/%s/data" % _quote(aid), size_hint, aid)
 
     def put_data(self, aid, value, dtype=None):
         """Overwrites the array's values in place (same shape); returns its ``ArrayInfo``."""
@@ -400,7 +605,8 @@ class Session:
         return self._json("PUT", "/arrays/%s/grad" % _quote(_aid(aid)), {"grad_req": grad_req})
 
     def get_grad(self, aid, size_hint=None):
-        return self._values("/arrays/%s/grad" % _quote(_aid(aid)), size_hint)
+        aid = _aid(aid)
+        return self._values("/arrays/%s/grad" % _quote(aid), size_hint, aid + ".grad")
 
     def detach(self, aid, id=None):
         return self._json("POST", "/arrays/%s/detach" % _quote(_aid(aid)), {"id": id} if id else {})

@@ -23,13 +23,9 @@ class _Scope:
     def __enter__(self):
         s = _state.session()
         if s.pipeline:
-            # A client-chosen scope id: leaving needs no answer from entering.
-            frame = {"id": s.ids.next()}
-            body = {"kind": self._kind, "id": frame["id"]}
-            if self._train_mode is not None:
-                body["train_mode"] = bool(self._train_mode)
-            s.submit("POST", "/scopes", body, "enter %s scope" % self._kind)
-            self._frames.append((s, frame, True))
+            # Queued as a scope step of the next `run`; entered for real (with a client-chosen
+            # id, so leaving needs no answer from entering) only if that is sent while open.
+            self._frames.append((s, s.enter_scope(self._kind, s.ids.next(), self._train_mode), True))
         else:
             self._frames.append((s, s.push_scope(self._kind, self._train_mode), None))
 
@@ -38,7 +34,7 @@ class _Scope:
         try:
             if pipelined:
                 # If entering failed, so does this; the next sync raises the first failure.
-                s.submit("DELETE", "/scopes/%s" % frame["id"], None, "exit %s scope" % self._kind)
+                s.exit_scope(frame)
             else:
                 s.pop_scope(frame["id"])
         except TensordError:
@@ -110,8 +106,7 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     heads, head_grads = _parse_head(heads, head_grads)
     s = _session_of(heads)
     if s.pipeline:
-        s.submit("POST", "/backward", s.backward_body(heads, head_grads, retain_graph, train_mode),
-                 "backward")
+        s.queue({"backward": s.backward_body(heads, head_grads, retain_graph, train_mode)}, "backward")
     else:
         s.backward(heads, head_grads, retain_graph=retain_graph, train_mode=train_mode)
 

@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from .. import _codec
+from ..client import to_param
 from ..errors import TensordError
 from . import _state
 from .context import Context, cpu
@@ -21,7 +22,14 @@ GRAD_REQS = {"null": 0, "write": 1, "add": 3}
 
 
 def _is_scalar(x):
-    return isinstance(x, (numbers.Number, np.bool_))
+    # float and int first: the Number ABC check costs about a microsecond.
+    return type(x) in _PLAIN_SCALARS or isinstance(x, (numbers.Number, np.bool_))
+
+
+_PLAIN_SCALARS = (float, int)
+
+#: Bytes per element of each dtype (what a release frees; numpy's dtype lookup is slower).
+_ITEMSIZE = {name: np.dtype(name).itemsize for name in _codec.DTYPES}
 
 
 def _session_of(arrays):
@@ -67,27 +75,38 @@ def _invoke(op, inputs, params, out):
     for i in inputs:
         if not isinstance(i, NDArray):
             raise TypeError("operator %s: inputs must be NDArrays, got %s" % (op, type(i).__name__))
-    sess = _session_of(list(inputs) + (list(out) if out is not None else []))
-    params = {k: v for k, v in (params or {}).items()}
+    sess = _session_of(inputs if out is None else list(inputs) + list(out))
+    params = params or {}
     if out is not None:
         if sess.pipeline:
-            sess.submit("POST", "/ops/" + op, sess.op_body(inputs, params, out=out), op)
+            sess.queue(_op_step(op, inputs, params, "out", [a._id for a in out]), op)
         else:
             sess.invoke(op, inputs, params, out=out)
         return list(out)
     spec = sess.client.ops().get(op)
     n = _n_outputs(spec, params)
-    ids = sess.ids.take(n) if n else None
+    ids = ([sess.ids.next()] if n == 1 else sess.ids.take(n)) if n else None
     if sess.pipeline and ids:
         # Named by the client, the outputs exist as handles at once; their shape and dtype
         # arrive with the response.
         outputs = [NDArray(sess, i, None, None) for i in ids]
-        sess.submit("POST", "/ops/" + op, sess.op_body(inputs, params, ids=ids), op,
-                    on_ok=lambda result: [a._set_info(info) for a, info in
-                                          zip(outputs, result["outputs"])])
+        step = _op_step(op, inputs, params, "id", ids[0]) if n == 1 else \
+            _op_step(op, inputs, params, "ids", ids)
+        sess.queue(step, op, outputs)
         return outputs
     infos = sess.invoke(op, inputs, params, ids=ids)
     return [NDArray._from_info(sess, info) for info in infos]
+
+
+def _op_step(op, inputs, params, key, value):
+    """The ``run`` step of one operator call; ``key`` is ``id``, ``ids`` or ``out``."""
+    step = {"op": op, "inputs": [i._id for i in inputs], key: value}
+    if params:
+        step["params"] = {k: v if type(v) in _PLAIN_PARAMS else to_param(v) for k, v in params.items()}
+    return step
+
+
+_PLAIN_PARAMS = (float, int, str, bool)
 
 
 def invoke_one(op, inputs, params=None, out=None):
@@ -123,8 +142,15 @@ class NDArray:
         if self._shape is None:
             self._session.sync()
             if self._shape is None:
-                raise TensordError("array %s does not exist: the operation that was to create it "
-                                   "failed" % self._id, code="array-not-found", status=404)
+                # Its batch failed at another step: the server still made it if its own step ran.
+                try:
+                    self._set_info(self._session.array(self._id))
+                except TensordError as exc:
+                    if exc.code != "array-not-found":
+                        raise
+                    raise TensordError("array %s does not exist: the operation that was to "
+                                       "create it failed" % self._id, code="array-not-found",
+                                       status=404) from None
 
     def _set_info(self, info):
         self._shape = tuple(info["shape"])
@@ -142,7 +168,7 @@ class NDArray:
     def __del__(self):
         try:
             nbytes = 0 if self._shape is None else \
-                math.prod(self._shape) * np.dtype(self._dtype).itemsize
+                math.prod(self._shape) * _ITEMSIZE.get(self._dtype, 8)
             self._session.release_later(self._id, nbytes)
         except Exception:  # during interpreter shutdown module globals may be gone
             pass
@@ -205,6 +231,14 @@ class NDArray:
         return self._session.get_data(self._id, size_hint=self.size)
 
     def asscalar(self):
+        s = self._session
+        if self._shape is None and s.queued:
+            # A fresh result of queued steps (`loss.sum().asscalar()`): read it with them in one
+            # request instead of waiting for its shape first.
+            value = s.fetch_values(self._id)
+            if value.shape != (1,):
+                raise ValueError("The current array is not a scalar")
+            return value[0]
         if self.shape != (1,):
             raise ValueError("The current array is not a scalar")
         return self.asnumpy()[0]
@@ -281,8 +315,9 @@ class NDArray:
             p.mark_variables([self._id], [gid], grad_req)
             if s.pipeline:
                 grad = NDArray(s, gid, None, None)
-                s.submit("POST", "/run", p.to_json(), "attach_grad",
-                         on_ok=lambda result: grad._set_info(result["outputs"][gid]))
+                zeros, mark = p.steps
+                s.queue(zeros, "attach_grad", (grad,))
+                s.queue(mark, "attach_grad")
             else:
                 grad = NDArray._from_info(s, p.run()["outputs"][gid])
         else:
