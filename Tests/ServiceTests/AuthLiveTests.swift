@@ -117,22 +117,7 @@ import Wire
     }
 
     @Test func refusesToStartWithABadKeysFileAndNamesTheLineNotTheKey() throws {
-        guard let binary = LiveTests.binaryCandidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            Issue.record("tensord is not built")
-            return
-        }
-        func run(_ arguments: [String]) -> (Int32, String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = ["--port", "0"] + arguments
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = out
-            guard (try? process.run()) != nil else { return (-1, "") }
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-        }
+        func run(_ arguments: [String]) -> (Int32, String) { LiveTests.runToExit(["--port", "0"] + arguments) ?? (-1, "") }
         let keys = try KeysDirectory("\(Keys.a) name=alice\n\(Keys.b) admn\n")
         let malformed = run(["--api-keys-file", keys.keysFile])
         #expect(malformed.0 == 2)

@@ -9,6 +9,28 @@ import Wire
     static let binaryCandidates = [".build/debug/tensord", ".build/x86_64-unknown-linux-gnu/debug/tensord"]
         .map { TestClient.repoRoot + "/" + $0 }
 
+    /// Runs the built tensord with `arguments` until it exits: its status and its stdout+stderr
+    /// text; nil (and a recorded issue) when it is not built or cannot start.
+    static func runToExit(_ arguments: [String]) -> (status: Int32, output: String)? {
+        guard let binary = binaryCandidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            Issue.record("tensord is not built")
+            return nil
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        guard (try? process.run()) != nil else {
+            Issue.record("tensord did not start")
+            return nil
+        }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     /// Collected stderr text.
     final class LogBuffer: Sendable {
         let text = Mutex<String>("")
@@ -166,22 +188,7 @@ import Wire
     }
 
     @Test func helpAndBadFlags() {
-        guard let binary = Self.binaryCandidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            Issue.record("tensord is not built")
-            return
-        }
-        func run(_ arguments: [String]) -> (Int32, String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = arguments
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = out
-            guard (try? process.run()) != nil else { return (-1, "") }
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-        }
+        func run(_ arguments: [String]) -> (Int32, String) { Self.runToExit(arguments) ?? (-1, "") }
         let help = run(["--help"])
         #expect(help.0 == 0)
         #expect(help.1.contains("--port") && help.1.contains("TENSORD_PORT"))
