@@ -31,7 +31,7 @@ export class Client {
   readonly url: string;
   request(method: string, path: string, options?: { json?: unknown; body?: BodyInit; contentType?: string; accept?: string }): Promise<any>;
   ops(): Promise<OpSpec[]>;
-  createSession(options?: { idle_timeout_s?: number; seed?: number; labels?: Record<string, string> }): Promise<Session>;
+  createSession(options?: { idle_timeout_s?: number; ttl_s?: number; seed?: number; labels?: Record<string, string> }): Promise<Session>;
   sessions(): Promise<any[]>;
 }
 

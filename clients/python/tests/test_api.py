@@ -46,6 +46,15 @@ def test_session_context_manager_deletes(client):
     assert err.value.code == "session-not-found" and err.value.status == 404
 
 
+def test_session_lifetime_is_sent_and_shown(client):
+    with client.create_session(ttl_s=120, idle_timeout_s=60) as s:
+        info = client.request_json("GET", "/v1/sessions/" + s.id)
+        assert info["ttl_s"] == 120 and info["idle_timeout_s"] == 60
+    with pytest.raises(tensord.TensordError) as failure:
+        client.create_session(ttl_s=0)
+    assert failure.value.code == "invalid-argument" and "ttl_s" in str(failure.value)
+
+
 def test_low_level_seed_example(session):
     x = session.create_array([1, 2, 3, 4], id="x")
     assert x["shape"] == [4] and x["dtype"] == "float32" and x["id"] == "x"

@@ -142,14 +142,17 @@ class Client:
     def op(self, name):
         return self.request_json("GET", "/v1/ops/" + _quote(name))
 
-    def create_session(self, idle_timeout_s=None, seed=None, labels=None, pipeline=False):
+    def create_session(self, idle_timeout_s=None, seed=None, labels=None, pipeline=False, ttl_s=None):
         """Creates a session; the returned :class:`Session` deletes it when used with ``with``.
 
         ``pipeline=True``: ``tensord.mx`` sends operations without waiting (see ``Session``).
+        ``ttl_s``: absolute lifetime in seconds, requests or not (the server caps it).
         """
         body = {}
         if idle_timeout_s is not None:
             body["idle_timeout_s"] = idle_timeout_s
+        if ttl_s is not None:
+            body["ttl_s"] = ttl_s
         if seed is not None:
             body["seed"] = seed
         if labels is not None:
