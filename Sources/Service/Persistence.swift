@@ -9,6 +9,8 @@ public struct RestoreReport: Sendable {
     public var setAside: [(path: String, reason: String)] = []
     /// Temp files of interrupted writes that were deleted.
     public var leftoversRemoved = 0
+    /// Snapshots of sessions another replica owns (by id), left in place untouched.
+    public var foreign: [String] = []
 }
 
 /// What one snapshot pass did.
@@ -56,6 +58,12 @@ final class Persistence: Sendable {
         for name in leftovers { store.removeLeftover(name) }
         report.leftoversRemoved = leftovers.count
         for id in ids {
+            // A directory shared by mistake (or a pod given another ordinal): another replica's
+            // sessions are neither served here nor set aside, and their files are never removed.
+            if let owner = SessionID.owner(of: id), owner.replica != registry.configuration.replicaID {
+                report.foreign.append(id)
+                continue
+            }
             do throws(SnapshotError) {
                 let snapshot = try SnapshotFormat.decode(try store.read(id: id, maxBytes: limits.maxFileBytes), limits: limits)
                 guard snapshot.id == id else { throw SnapshotError("file name says '\(id)', metadata says '\(snapshot.id)'") }
@@ -97,7 +105,8 @@ final class Persistence: Sendable {
         }
         // After the writes, so a session deleted while it was being written loses its file too.
         let live = registry.liveIDs()
-        for id in store.listing().ids where !live.contains(id) {
+        let replica = registry.configuration.replicaID
+        for id in store.listing().ids where !live.contains(id) && SessionID.owner(of: id)?.replica ?? replica == replica {
             store.remove(id: id)
             report.removed += 1
         }

@@ -276,6 +276,10 @@ func runTensord() -> Never {
             for (path, reason) in report.setAside {
                 logger.line("snapshot set aside", [("path", .string(path)), ("reason", .string(reason))])
             }
+            if !report.foreign.isEmpty {
+                logger.line("snapshots of other replicas left in place", [("count", .int(report.foreign.count)),
+                                                                          ("replica_id", .int(serviceConfiguration.replicaID))])
+            }
             logger.line("sessions restored", [("data_dir", .string(serviceConfiguration.dataDirectory ?? "")),
                                               ("restored", .int(report.restored.count)), ("set_aside", .int(report.setAside.count)),
                                               ("temp_files_removed", .int(report.leftoversRemoved))])

@@ -240,6 +240,25 @@ import Wire
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/sessions").count == 1)
     }
 
+    @Test func snapshotsOfAnotherReplicaAreLeftInPlace() throws {
+        let directory = Self.dataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = SnapshotStore(directory: directory)
+        try store.prepare()
+        let theirs = SessionSnapshot(id: "r1ea1-theirs", owner: "", createdAt: 0, idleTimeout: 60, ttl: nil, labels: [],
+                                     flags: Flags(isRecording: false, isTraining: false),
+                                     arrays: [ArrayRecord(id: "w", dtype: .uint8, shape: [1], data: .bytes([7]), grad: nil)])
+        let bytes = SnapshotFormat.encode(theirs)
+        try store.write(bytes, id: theirs.id)
+        let client = Self.client(directory, epoch: "b2")   // replica 0
+        let report = try #require(try client.service.restoreSessions())
+        #expect(report.restored.isEmpty && report.setAside.isEmpty && report.foreign == ["r1ea1-theirs"])
+        #expect(client.call("GET", "/v1/sessions/r1ea1-theirs").status == 404)
+        _ = client.newSession()
+        #expect(client.service.writeSnapshots()?.removed == 0)
+        #expect(FileManager.default.contents(atPath: store.path(of: theirs.id)).map(Array.init) == bytes)
+    }
+
     @Test func onlyChangedSessionsAreRewrittenAndEndedOnesRemoved() throws {
         let directory = Self.dataDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
