@@ -66,11 +66,14 @@ struct Fields {
         return number.double.isFinite && number.double.rounded() == number.double ? Int(exactly: number.double) : nil
     }
 
-    /// A list of ids; a single string is accepted as a one-element list.
-    func ids(_ key: String) throws(APIError) -> [String]? {
+    /// A list of ids; with `single`, one id given as a string stands for a one-element list
+    /// (only where the API documents that form: `out` and the release route's `ids`).
+    func ids(_ key: String, single: Bool = false) throws(APIError) -> [String]? {
         guard let value = self[key] else { return nil }
-        if let single = value.string { return [single] }
-        guard let items = value.array else { throw bad(key, "an array id or a list of array ids") }
+        if single, let id = value.string { return [id] }
+        guard let items = value.array else {
+            throw bad(key, single ? "an array id or a list of array ids" : "a list of array ids (e.g. [\"x\"])")
+        }
         var ids: [String] = []
         for item in items {
             guard let id = item.string else { throw bad(key, "a list of array ids (strings)") }
@@ -79,8 +82,8 @@ struct Fields {
         return ids
     }
 
-    func requiredIDs(_ key: String) throws(APIError) -> [String] {
-        guard let ids = try ids(key) else { throw bad(key, "a list of array ids (it is required)") }
+    func requiredIDs(_ key: String, single: Bool = false) throws(APIError) -> [String] {
+        guard let ids = try ids(key, single: single) else { throw bad(key, "a list of array ids (it is required)") }
         return ids
     }
 

@@ -163,7 +163,7 @@ enum Handlers {
     }
 
     static func release(_ ctx: RequestContext, _ session: Session) throws(APIError) -> Reply {
-        let ids = try ctx.fields().requiredIDs("ids")
+        let ids = try ctx.fields().requiredIDs("ids", single: true)
         return .json(DTO.object([("released", .int(session.release(ids)))]))
     }
 
@@ -221,7 +221,7 @@ enum Handlers {
     static func invoke(_ ctx: RequestContext, _ session: Session) throws(APIError) -> Reply {
         let f = try ctx.fields()
         let outputs = try session.invoke(ctx.parameter("op"), inputs: try f.ids("inputs") ?? [], params: try f.params("params"),
-                                         out: try f.ids("out"), ids: try f.ids("ids"))
+                                         out: try f.ids("out", single: true), ids: try f.ids("ids"))
         let withData = try Handlers.returnData(f, ctx)
         return .json(DTO.object([("outputs", DTO.arrayInfos(outputs, data: withData))]), status: 201)
     }

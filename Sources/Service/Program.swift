@@ -101,7 +101,7 @@ struct Interpreter: Sendable {
             let single = try f.string("id")
             let ids = try f.ids("ids") ?? single.map { [$0] }
             return .op(try f.requiredString("op"), inputs: try f.ids("inputs") ?? [], params: try f.params("params"),
-                       out: try f.ids("out"), ids: ids)
+                       out: try f.ids("out", single: true), ids: ids)
         case "scope":
             let nested = try parseSteps(object["steps"], path: path, depth: depth + 1, count: &count)
             return .scope(try f.scopeKind("scope"), trainMode: try f.bool("train_mode"), steps: nested)

@@ -69,6 +69,20 @@ import Wire
         #expect(client.call("POST", "\(s)/backward", #"{"heads":["y"],"head_grads":[null]}"#).status == 200)
     }
 
+    @Test func idListsAreListsExceptWhereOneIdIsDocumented() {
+        let s = client.newSession()
+        client.array(s, "x", #""data":[1,2]"#)
+        client.array(s, "o", #""data":[0,0]"#)
+        let single = client.call("POST", "\(s)/ops/relu", #"{"inputs":"x"}"#)
+        expect(single, "invalid-argument")
+        #expect(single["detail"]?.string?.contains("'inputs'") == true, "\(single.text)")
+        expect(client.call("POST", "\(s)/backward", #"{"heads":"x"}"#), "invalid-argument")
+        expect(client.call("POST", "\(s)/run", #"{"steps":[{"op":"relu","inputs":"x"}]}"#), "invalid-argument")
+        // `out` and the release route's `ids` take one id as a string (openapi.yaml says so).
+        #expect(client.call("POST", "\(s)/ops/relu", #"{"inputs":["x"],"out":"o"}"#).status == 201)
+        #expect(client.call("POST", "\(s)/release", #"{"ids":"o"}"#).status == 200)
+    }
+
     @Test func internalErrorsRenderAsProblems() {
         let reply = Service.problem(APIError(.internal, "The server could not generate a session id."),
                                     TestClient.makeRequest("GET", "/x"))
