@@ -2,7 +2,8 @@ import Foundation
 import Testing
 @testable import HTTP
 
-/// One strict `request` vector from llhttp's test suite (`shared/http/llhttp-vectors.jsonl`).
+/// One strict `request` vector from llhttp's test suite (`Tests/vectors/llhttp-vectors.jsonl`,
+/// MIT, see `Tests/vectors/LICENSE-llhttp`).
 struct Vector: CustomTestStringConvertible, Sendable {
     let file: String, line: Int, name: String, outcome: String, messages: Int
     let raw: [UInt8]
@@ -10,9 +11,9 @@ struct Vector: CustomTestStringConvertible, Sendable {
     var key: String { "\(file):\(line)" }
 
     static let all: [Vector] = {
-        // The repository sits beside `shared/` (/work/main and /work/shared in CI).
+        // Kept in the repository so that a clone anywhere runs them.
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../../shared/http/llhttp-vectors.jsonl").standardized
+            .appendingPathComponent("../vectors/llhttp-vectors.jsonl").standardized
         guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
