@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "Service", dependencies: ["Autograd", "HTTP", "Wire", "GraphRender", "COpenSSL", "CLinux"]),
 
         // MARK: - Executables
-        .executableTarget(name: "tensord", dependencies: ["Service", "HTTPServer", "Autograd"]),
+        .executableTarget(name: "tensord", dependencies: ["Service", "HTTPServer", "Autograd", "Wire"]),
         .executableTarget(name: "Benchmarks", dependencies: ["Autograd", "HTTP", "HTTPServer", "Wire", "Service"]),
         .executableTarget(name: "Fuzz", dependencies: ["Autograd", "HTTP", "Wire", "Service"]),
 

@@ -40,14 +40,7 @@ public struct APIKey: Sendable, Equatable, ExpressibleByStringLiteral {
                 _ = SHA256(input.baseAddress, input.count, output.baseAddress)
             }
         }
-        let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(2 * digest.count)
-        for byte in digest {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: hex, as: UTF8.self)
+        return SessionID.hex(digest)
     }
 
     /// Whether `text` can be a key: 1-512 visible ASCII characters (no spaces), not starting with `#`.

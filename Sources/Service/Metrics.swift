@@ -97,6 +97,11 @@ final class Metrics: Sendable {
             let text = labels.map { "\($0.0)=\"\(Self.escape($0.1))\"" }.joined(separator: ",")
             out += labels.isEmpty ? "\(name) \(value)\n" : "\(name){\(text)} \(value)\n"
         }
+        /// A family with one unlabelled sample.
+        func single(_ name: String, _ type: String, _ help: String, _ value: Int) {
+            family(name, type, help)
+            sample(name, [], String(value))
+        }
 
         family("tensord_http_requests_total", "counter", "HTTP requests by method, route template and status.")
         let keys = requests.keys.sorted { ($0.route, $0.method, $0.status) < ($1.route, $1.method, $1.status) }
@@ -118,34 +123,22 @@ final class Metrics: Sendable {
             sample("tensord_http_request_duration_seconds_count", [("route", route)], String(histogram.count))
         }
 
-        family("tensord_sessions_active", "gauge", "Live sessions.")
-        sample("tensord_sessions_active", [], String(snapshot.sessionsActive))
-        family("tensord_sessions_created_total", "counter", "Sessions created.")
-        sample("tensord_sessions_created_total", [], String(snapshot.sessionsCreated))
+        single("tensord_sessions_active", "gauge", "Live sessions.", snapshot.sessionsActive)
+        single("tensord_sessions_created_total", "counter", "Sessions created.", snapshot.sessionsCreated)
         family("tensord_sessions_ended_total", "counter", "Sessions ended, by reason (deleted, expired).")
         for (reason, count) in snapshot.sessionsEnded { sample("tensord_sessions_ended_total", [("reason", reason)], String(count)) }
-        family("tensord_connections_active", "gauge", "Open client connections.")
-        sample("tensord_connections_active", [], String(snapshot.connectionsActive))
-        family("tensord_array_bytes", "gauge", "Bytes held by arrays over all sessions (as of each session's last request).")
-        sample("tensord_array_bytes", [], String(snapshot.arrayBytes))
-        family("tensord_graph_bytes", "gauge", "Bytes retained by recorded graphs over all sessions (as of each session's last request).")
-        sample("tensord_graph_bytes", [], String(snapshot.graphBytes))
-        family("tensord_ops_executed_total", "counter", "Operator invocations that succeeded (single ops, run steps, function bodies).")
-        sample("tensord_ops_executed_total", [], String(snapshot.opsExecuted))
+        single("tensord_connections_active", "gauge", "Open client connections.", snapshot.connectionsActive)
+        single("tensord_array_bytes", "gauge", "Bytes held by arrays over all sessions (as of each session's last request).", snapshot.arrayBytes)
+        single("tensord_graph_bytes", "gauge", "Bytes retained by recorded graphs over all sessions (as of each session's last request).", snapshot.graphBytes)
+        single("tensord_ops_executed_total", "counter", "Operator invocations that succeeded (single ops, run steps, function bodies).", snapshot.opsExecuted)
         if let snapshots = snapshot.snapshots {
-            family("tensord_snapshots_written_total", "counter", "Session snapshot files written (only changed sessions are rewritten).")
-            sample("tensord_snapshots_written_total", [], String(snapshots.written))
-            family("tensord_snapshot_passes_total", "counter", "Snapshot passes completed; every change acknowledged before a pass began is on disk once this moves.")
-            sample("tensord_snapshot_passes_total", [], String(snapshots.passes))
-            family("tensord_snapshot_failures_total", "counter", "Session snapshots that could not be written.")
-            sample("tensord_snapshot_failures_total", [], String(snapshots.failures))
-            family("tensord_snapshots_restored_total", "counter", "Sessions restored from snapshots at start-up.")
-            sample("tensord_snapshots_restored_total", [], String(snapshots.restored))
-            family("tensord_snapshots_set_aside_total", "counter", "Snapshots found unreadable at start-up and moved to corrupt/.")
-            sample("tensord_snapshots_set_aside_total", [], String(snapshots.setAside))
+            single("tensord_snapshots_written_total", "counter", "Session snapshot files written (only changed sessions are rewritten).", snapshots.written)
+            single("tensord_snapshot_passes_total", "counter", "Snapshot passes completed; every change acknowledged before a pass began is on disk once this moves.", snapshots.passes)
+            single("tensord_snapshot_failures_total", "counter", "Session snapshots that could not be written.", snapshots.failures)
+            single("tensord_snapshots_restored_total", "counter", "Sessions restored from snapshots at start-up.", snapshots.restored)
+            single("tensord_snapshots_set_aside_total", "counter", "Snapshots found unreadable at start-up and moved to corrupt/.", snapshots.setAside)
         }
-        family("tensord_tensor_storages", "gauge", "Live tensor buffers in the process (arrays, gradients, saved tensors); back to its idle value when sessions end, else memory leaks.")
-        sample("tensord_tensor_storages", [], String(LiveStorage.count))
+        single("tensord_tensor_storages", "gauge", "Live tensor buffers in the process (arrays, gradients, saved tensors); back to its idle value when sessions end, else memory leaks.", LiveStorage.count)
         family("tensord_blas_core_info", "gauge", "The CPU core OpenBLAS selected; always 1.")
         sample("tensord_blas_core_info", [("core", BLAS.coreName)], "1")
         family("tensord_build_info", "gauge", "The tensord version; always 1.")

@@ -28,15 +28,7 @@ enum RequestID {
     /// The id for a request carrying `header` (the value of its `X-Request-Id`, if any).
     static func id(for header: String?) -> String {
         if let header, valid(header) { return header }
-        let bytes = SessionID.randomBytes(16) ?? fallbackBytes()
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        return SessionID.hex(SessionID.randomBytes(16) ?? fallbackBytes())
     }
 
     /// Whether a client's id can be echoed and logged as is: 1-128 bytes of 0x21-0x7E.

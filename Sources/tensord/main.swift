@@ -4,6 +4,7 @@ import Autograd
 import Foundation
 import HTTPServer
 import Service
+import Wire
 
 /// One command-line flag with its environment variable.
 struct Flag {
@@ -76,55 +77,35 @@ struct Logger: Sendable {
 
     func line(_ message: String, _ fields: [(String, LogValue?)] = []) {
         // Bytes appended directly (no String(format:), no interpolation): this runs per request.
-        var out: [UInt8] = []
-        out.reserveCapacity(256)
+        var w = JSONWriter(capacity: 256)
         if json {
-            out += #"{"ts":""#.utf8
-            Self.appendTimestamp(&out)
-            out += #"","msg":"#.utf8
-            Self.appendQuoted(message, &out)
+            w.writeRaw(#"{"ts":""#)
+            Self.appendTimestamp(&w.bytes)
+            w.writeRaw(#"","msg":"#)
+            w.writeString(message)
             for case let (key, value?) in fields {
-                out.append(UInt8(ascii: ","))
-                Self.appendQuoted(key, &out)
-                out.append(UInt8(ascii: ":"))
+                w.writeRaw(",")
+                w.writeKey(key)
                 switch value {
-                case .string(let text): Self.appendQuoted(text, &out)
-                case .int(let number): out += String(number).utf8
-                case .bool(let flag): out += (flag ? "true" : "false").utf8
+                case .string(let text): w.writeString(text)
+                case .int(let number): w.bytes += String(number).utf8
+                case .bool(let flag): w.writeRaw(flag ? "true" : "false")
                 }
             }
-            out += "}\n".utf8
+            w.writeRaw("}\n")
         } else {
-            Self.appendTimestamp(&out)
-            out.append(UInt8(ascii: " "))
-            out += message.utf8
+            Self.appendTimestamp(&w.bytes)
+            w.bytes.append(UInt8(ascii: " "))
+            w.bytes += message.utf8
             for case let (key, value?) in fields {
-                out.append(UInt8(ascii: " "))
-                out += key.utf8
-                out.append(UInt8(ascii: "="))
-                out += value.text.utf8
+                w.bytes.append(UInt8(ascii: " "))
+                w.bytes += key.utf8
+                w.bytes.append(UInt8(ascii: "="))
+                w.bytes += value.text.utf8
             }
-            out.append(UInt8(ascii: "\n"))
+            w.bytes.append(UInt8(ascii: "\n"))
         }
-        out.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
-    }
-
-    /// Appends `text` as a JSON string literal.
-    static func appendQuoted(_ text: String, _ out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case UInt8(ascii: "\r"): out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case UInt8(ascii: "\t"): out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0..<0x20: out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
-            default: out.append(byte)   // UTF-8 beyond ASCII passes through unchanged
-            }
-        }
-        out.append(UInt8(ascii: "\""))
+        w.bytes.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
     }
 
     /// Appends the current UTC time with milliseconds, RFC 3339 (`2026-01-02T03:04:05.678Z`).

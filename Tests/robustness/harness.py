@@ -3,11 +3,18 @@ connections, resident-memory readings. Loopback only; every loop is bounded in t
 import asyncio
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
 import tempfile
 import time
+
+
+def raise_fd_limit(at_least):
+    """Raises this process's open-file limit to `at_least` (within the hard limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, at_least)), hard))
 
 
 def free_port():

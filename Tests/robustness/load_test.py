@@ -9,11 +9,10 @@ Usage: load_test.py --bin path/to/tensord [--seconds 60] [--connections 1000] [-
 import argparse
 import asyncio
 import random
-import resource
 import sys
 import time
 
-from harness import Conn, Server, percentile
+from harness import Conn, Server, percentile, raise_fd_limit
 
 def seed_program(tag):
     """The seed example under unique ids, releasing everything it made."""
@@ -155,8 +154,7 @@ def main():
     ap.add_argument("--sessions", type=int, default=100)
     ap.add_argument("--warmup", type=float, default=10, help="seconds of traffic before the baseline")
     a = ap.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
+    raise_fd_limit(8192)
     asyncio.run(main_async(a))
 
 

@@ -7,11 +7,10 @@ Usage: slow_clients_test.py --bin path/to/tensord [--slow 500] [--header-timeout
 """
 import argparse
 import asyncio
-import resource
 import sys
 import time
 
-from harness import Conn, Server, percentile
+from harness import Conn, Server, percentile, raise_fd_limit
 
 
 async def trickler(port, closed, stop_at):
@@ -83,8 +82,7 @@ def main():
     ap.add_argument("--header-timeout", type=int, default=3)
     ap.add_argument("--p99-ms", type=float, default=50)
     a = ap.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4096)), hard))
+    raise_fd_limit(4096)
     asyncio.run(main_async(a))
 
 
